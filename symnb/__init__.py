@@ -1,0 +1,21 @@
+"""symnb: a Theano-style symbolic expression compiler for Jupyter.
+
+Data flow (each stage can be inspected on its own):
+
+    cell source --> magics (parse options, exec cell) --> graph (symnb.core)
+      --> rewrite pipeline (symnb.core.rewrite: named passes, each step recorded)
+      --> backend renderer (symnb.kernels.<backend>: graph -> source text)
+      --> compiler + disk cache (g++ / NVRTC) --> program (loaded module / RawKernel)
+      --> compiled function (symnb.function) --> display (symnb.viz)
+"""
+from __future__ import annotations
+
+from .core.graph import Constant, SharedVariable, Variable, shared  # noqa: F401
+from .core.grad import (DisconnectedInputError, GradientError, grad, hessian, jacobian,  # noqa: F401
+                        verify_grad)
+from .core.ops import NotDifferentiableError  # noqa: F401
+from .core.types import TensorType  # noqa: F401
+from .function import Function, function, nodes  # noqa: F401
+from . import tensor  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The pure core: types, graph, ops, gradients, random streams, rewrites, printing."""

@@ -1,0 +1,88 @@
+"""Neural-network helpers: softmax, log_softmax (stable primitives) and cross-entropies."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..graph import as_variable
+from ..types import TensorType, is_float, is_int
+from .base import Op, apply_op
+from . import elemwise as E
+from . import reduce as R
+
+
+@dataclass(frozen=True)
+class Softmax(Op):
+    """exp(x - max) / sum(exp(x - max)) along `axis`."""
+
+    axis: int = -1
+
+    def infer(self, x):
+        if not is_float(x.dtype):
+            raise TypeError(f"softmax needs a float input, got {x.type}")
+        R.normalize_axis(self.axis, x.ndim, "softmax")
+        return [x.type]
+
+    def perform(self, x):
+        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        return (e / e.sum(axis=self.axis, keepdims=True),)
+
+    def grad(self, inputs, outputs, gouts):
+        sm, g = outputs[0], gouts[0]
+        return [(g - R.sum(g * sm, self.axis, keepdims=True)) * sm]   # J^T g for the softmax
+
+
+@dataclass(frozen=True)
+class LogSoftmax(Op):
+    """x - max - log(sum(exp(x - max))) along `axis`: finite wherever x is."""
+
+    axis: int = -1
+
+    def infer(self, x):
+        return Softmax(self.axis).infer(x)
+
+    def perform(self, x):
+        s = x - x.max(axis=self.axis, keepdims=True)
+        with np.errstate(divide="ignore"):
+            return (s - np.log(np.exp(s).sum(axis=self.axis, keepdims=True)),)
+
+    def grad(self, inputs, outputs, gouts):
+        lsm, g = outputs[0], gouts[0]
+        return [g - E.exp(lsm) * R.sum(g, self.axis, keepdims=True)]
+
+
+def softmax(x, axis=-1):
+    x = as_variable(x)
+    return apply_op(Softmax(axis % max(x.ndim, 1)), [x])
+
+
+def log_softmax(x, axis=-1):
+    x = as_variable(x)
+    return apply_op(LogSoftmax(axis % max(x.ndim, 1)), [x])
+
+
+def relu(x, alpha=0):
+    return E.maximum(x, 0) if alpha == 0 else E.switch(E.gt(x, 0), x, alpha * x)
+
+
+def binary_crossentropy(output, target):
+    """-(target * log(output) + (1 - target) * log(1 - output)), elementwise."""
+    return E.neg(target * E.log(output) + (1 - target) * E.log(1 - output))
+
+
+def sigmoid_binary_crossentropy(logits, target):
+    """binary_crossentropy(sigmoid(logits), target), computed stably: softplus(x) - t*x."""
+    return E.softplus(logits) - target * logits
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """-log p[true class] per row: true_dist is an int vector of classes or a one-hot matrix."""
+    coding_dist, true_dist = as_variable(coding_dist), as_variable(true_dist)
+    if is_int(true_dist.dtype) and true_dist.ndim == coding_dist.ndim - 1:
+        from .shape import arange, shape
+        rows = arange(shape(coding_dist)[0])
+        return E.neg(E.log(coding_dist[rows, true_dist]))
+    return E.neg(R.sum(true_dist * E.log(coding_dist), axis=-1))
+
+

@@ -1,0 +1,53 @@
+"""Backend roles: a Backend turns a rewritten FunctionGraph into a Program (callable).
+
+Data flow: rewritten graph -> renderer (graph -> source text) -> compiler + cache ->
+program. Each backend registers itself by name in BACKENDS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.graph import toposort
+
+
+@dataclass
+class FunctionGraph:
+    """What a compiled function computes: `outputs` from `inputs` (user inputs then shared)."""
+
+    inputs: list
+    outputs: list
+    nodes: list = field(init=False)
+
+    def __post_init__(self):
+        self.nodes = toposort(self.outputs)
+
+
+class Program:
+    """A compiled function body: call(list of input arrays) -> list of output arrays."""
+
+    source: str = ""
+
+    def __call__(self, args):
+        raise NotImplementedError
+
+
+class Backend:
+    name = "?"
+
+    def available(self) -> tuple[bool, str]:
+        return True, ""
+
+    def source(self, fgraph: FunctionGraph) -> str:
+        """The generated code for fgraph, without compiling it."""
+        raise NotImplementedError
+
+    def compile(self, fgraph: FunctionGraph) -> Program:
+        raise NotImplementedError
+
+
+BACKENDS: dict[str, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    BACKENDS[backend.name] = backend
+    return backend
