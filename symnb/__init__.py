@@ -14,6 +14,7 @@ from .core.graph import Constant, SharedVariable, Variable, shared  # noqa: F401
 from .core.grad import (DisconnectedInputError, GradientError, grad, hessian, jacobian,  # noqa: F401
                         verify_grad)
 from .core.ops import NotDifferentiableError  # noqa: F401
+from .core.random import RandomStream  # noqa: F401
 from .core.types import TensorType  # noqa: F401
 from .function import Function, function, nodes  # noqa: F401
 from . import tensor  # noqa: F401
