@@ -115,7 +115,8 @@ def matmul(a, b):
 def outer(a, b):
     a, b = as_variable(a), as_variable(b)
     from .shape import flatten
-    return E.mul(dimshuffle(flatten(a), 0, "x"), dimshuffle(flatten(b), "x", 0))
+    a, b = (flatten(t) if t.ndim != 1 else t for t in (a, b))
+    return E.mul(dimshuffle(a, 0, "x"), dimshuffle(b, "x", 0))
 
 
 def tensordot(a, b, axes=2):

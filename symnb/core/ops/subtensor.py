@@ -133,6 +133,8 @@ class Subtensor(Op):
 def subtensor(x, key):
     x = as_variable(x)
     idx, syms, newaxes = parse_key(x, key)
+    if all(e == ("s", None, None, None) for e in idx):   # x[:], x[..., None]: no indexing at all
+        idx = ()
     out = apply_op(Subtensor(idx), [x, *syms]) if idx else x
     if newaxes:
         from .shape import expand_dims
