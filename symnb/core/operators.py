@@ -15,6 +15,8 @@ def _o():
 
 class TensorOperators:
     __slots__ = ()
+    # `ndarray * variable` must build a node, not loop over the array: NumPy defers to us.
+    __array_ufunc__ = None
 
     # arithmetic
     def __add__(self, o): return _o().add(self, o)

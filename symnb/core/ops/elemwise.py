@@ -197,9 +197,10 @@ def apply_elemwise(name, *inputs):
         if not all(weak):
             try:
                 common = result_dtype(*operands)
+                inputs = [Constant(np.asarray(i.data.item(), dtype=common)) if w else i
+                          for i, w in zip(inputs, weak)]
             except OverflowError as e:
-                raise TypeError(f"{name}: {e}") from None
-            inputs = [Constant(np.asarray(i.data, dtype=common)) if w else i for i, w in zip(inputs, weak)]
+                raise TypeError(f"{name}: {e} (the literal does not fit the other operand's dtype)") from None
     return apply_op(Elemwise(name), inputs)
 
 
