@@ -57,7 +57,7 @@ for _kind in _NDIM:
     for _p in "dfilbwcu":
         _c = _constructor(_kind, PREFIX_DTYPES[_p])
         globals()[_p + _kind] = _c
-        globals()[_p + _kind + "s"] = _plural(_c)
+        globals()[_p + ("matrices" if _kind == "matrix" else _kind + "s")] = _plural(_c)
 del _kind, _p, _c
 
 
