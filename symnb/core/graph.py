@@ -241,7 +241,7 @@ def evaluate(outputs, values: dict):
     `values` maps input variables to arrays; constants and shared variables supply their
     own values. This is the specification every backend is tested against.
     """
-    env = {id(k): v for k, v in values.items()}
+    env = {id(k): np.asarray(v) for k, v in values.items()}
 
     def value(v):
         if id(v) in env:

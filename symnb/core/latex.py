@@ -132,14 +132,16 @@ class _Tex:
                 op.kind, rf"\operatorname{{{op.kind}}}")
             axis = "" if len(op.axis) == ins[0].ndim else "_{" + ",".join(f"i_{{{a}}}" for a in op.axis) + "}"
             return f"{sym}{axis} {self.sub(ins[0], MUL + 1)}", MUL
-        if kind in ("Dot", "Gemm", "Gemv", "BatchedMatmul"):
-            return " ".join(self.sub(i, MUL + 1) for i in ins), MUL
+        if kind in ("Dot", "BatchedMatmul"):
+            return " ".join(self.sub(i, POW) for i in ins), MUL
         if kind == "DimShuffle":
             if op.order == tuple(reversed(range(ins[0].ndim))):
                 return f"{self.sub(ins[0], POW, strict=True)}^{{\\top}}", POW
             return self.expr(ins[0])
         if kind == "Subtensor":
-            return f"{self.sub(ins[0], ATOM)}_{{{', '.join(self._index(op.idx, ins[1:]))}}}", ATOM
+            base = self.sub(ins[0], ATOM)
+            base = f"{{{base}}}" if "_" in base or "^" in base else base   # no double subscripts
+            return f"{base}_{{{', '.join(self._index(op.idx, ins[1:]))}}}", ATOM
         if kind in ("Softmax", "LogSoftmax"):
             return rf"\mathrm{{{op.name}}}\left({self.expr(ins[0])[0]}\right)", ATOM
         args = ", ".join(self.expr(i)[0] for i in ins)
