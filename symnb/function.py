@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .core.graph import Constant, SharedVariable, Variable, as_variable, graph_inputs, replace, toposort
+from .core.rewrite import rewrite as rewrite_graph
 from .kernels.base import BACKENDS, FunctionGraph
 from .kernels import numpy as _numpy_backend  # noqa: F401  (registers the reference backend)
 
@@ -92,11 +93,8 @@ class Function:
 
         self.rewritten = None
         if rewrite:
-            import importlib.util
-            if importlib.util.find_spec("symnb.core.rewrite"):
-                from .core import rewrite as rw
-                self.rewritten = rw.rewrite(all_outputs, passes=None if rewrite is True else rewrite)
-                all_outputs = list(self.rewritten.outputs)
+            self.rewritten = rewrite_graph(all_outputs, passes=None if rewrite is True else rewrite)
+            all_outputs = list(self.rewritten.outputs)
         self.outputs = all_outputs[:len(outputs)]
         self.fgraph = FunctionGraph(self.inputs + self.shared, all_outputs)
         self.backend_name = backend or _default_backend()

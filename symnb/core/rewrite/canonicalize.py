@@ -1,0 +1,210 @@
+"""Canonicalization rules: constant folding, flat add/mul chains, neutral and absorbing
+elements, like terms, and the broadcast noise that gradients introduce.
+
+Each rule carries its algebra as a trailing comment; rules are plain `Rule` values.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Constant, Variable
+from ..ops import Alloc, DimShuffle, Elemwise, MakeVector, Reduce, Reshape, Shape, Subtensor
+from ..ops import elemwise as E
+from ..ops.base import apply_op
+from ..ops.shape import alloc, dimshuffle, shape
+from .engine import P, Pat, Rule, const, scalar_value, var
+from .shapes import same_shape
+
+# Ops whose value is not a function of their inputs alone (random draws advance a state).
+NOT_FOLDABLE = {"RandomDraw", "MapRange"}
+FOLD_LIMIT = 100_000     # don't materialise big constants (an alloc of zeros stays an alloc)
+
+
+def fold(v, **_):
+    node = v.owner
+    kind = type(node.op).__name__
+    if kind in NOT_FOLDABLE or not all(isinstance(i, Constant) for i in node.inputs):
+        return None
+    if kind in ("Alloc", "Eye", "Arange") and (None in v.type.shape or np.prod(v.type.shape) > 64):
+        return None      # a big fill is cheaper to compute than to store
+    with np.errstate(all="ignore"):
+        try:
+            values = node.op.perform(*[i.data for i in node.inputs])
+        except (ValueError, IndexError, ZeroDivisionError):
+            return None      # leave the error to run time, where it names the user's line
+    out = np.asarray(values[v.index])
+    if out.size > FOLD_LIMIT:
+        return None
+    return Constant(out)                                  # f(c1, c2) -> c
+
+
+def static_shape_entry(v, **_):
+    node = v.owner
+    vec = node.inputs[0]
+    if vec.owner is None or not isinstance(vec.owner.op, Shape) or len(node.op.idx) != 1 \
+            or not isinstance(node.op.idx[0], int):
+        return None
+    length = vec.owner.inputs[0].type.shape[node.op.idx[0]]
+    return None if length is None else Constant(np.int64(length))   # x.shape[i] -> n when static
+
+
+def _uniform(v):
+    return isinstance(v, Constant) and scalar_value(v) is not None
+
+
+def _as_type(x: Variable, like: Variable):
+    """x with like's dtype, when x provably has like's shape; else None."""
+    if x.ndim != like.ndim or not same_shape(x, like):
+        return None
+    if any(a is not None and b is None for a, b in zip(like.type.shape, x.type.shape)):
+        return None
+    return E.cast(x, like.dtype)
+
+
+def flatten_chain(v, **_):
+    op = v.owner.op.scalar
+    ins = []
+    changed = False
+    for i in v.owner.inputs:
+        if i.owner is not None and getattr(i.owner.op, "scalar", None) == op and i.dtype == v.dtype:
+            ins.extend(i.owner.inputs)
+            changed = True
+        else:
+            ins.append(i)
+    return E.apply_elemwise(op, *ins) if changed else None   # (a + b) + c -> a + b + c
+
+
+def combine_constants(v, **_):
+    op = v.owner.op.scalar
+    ins = v.owner.inputs
+    consts = [i for i in ins if _uniform(i)]
+    others = [i for i in ins if not _uniform(i)]
+    neutral = {"add": 0, "mul": 1}[op]
+    fn = {"add": np.add, "mul": np.multiply}[op]
+    if op == "mul" and any(scalar_value(c) == 0 for c in consts):
+        for o in others:                                   # x * 0 -> zeros (shape from x)
+            if same_shape(o, v) and o.ndim == v.ndim:
+                return alloc(Constant(np.zeros((), v.dtype)), shape(o))
+        return None
+    if len(consts) > 1:
+        shp = np.broadcast_shapes(*[c.data.shape for c in consts])
+        value = np.full(shp, fn.reduce([np.asarray(scalar_value(c), v.dtype) for c in consts]), dtype=v.dtype)
+        return E.apply_elemwise(op, *others, Constant(value)) if others else Constant(value)  # 2*x*3 -> x*6
+    kept = [i for i in ins if not (_uniform(i) and scalar_value(i) == neutral)]
+    if len(kept) < len(ins) and kept:                      # x + 0 -> x, x * 1 -> x
+        candidate = kept[0] if len(kept) == 1 else E.apply_elemwise(op, *kept)
+        return _as_type(candidate, v)
+    return None
+
+
+def like_terms(v, **_):
+    """a*x + b*x -> (a+b)*x for constants a, b (x + x -> 2*x)."""
+    groups: dict[int, list] = {}
+    order = []
+    for term in v.owner.inputs:
+        coef, base = 1.0, term
+        node = term.owner
+        if node is not None and getattr(node.op, "scalar", None) == "mul" and len(node.inputs) == 2:
+            a, b = node.inputs
+            if _uniform(a) and a.ndim == 0:
+                coef, base = scalar_value(a), b
+            elif _uniform(b) and b.ndim == 0:
+                coef, base = scalar_value(b), a
+        if id(base) not in groups:
+            order.append(base)
+        groups.setdefault(id(base), []).append((coef, term))
+    if all(len(g) == 1 for g in groups.values()):
+        return None
+    terms = []
+    for base in order:
+        g = groups[id(base)]
+        if len(g) == 1:
+            terms.append(g[0][1])
+        else:
+            terms.append(E.mul(Constant(np.asarray(sum(c for c, _ in g), v.dtype)), base))
+    out = terms[0] if len(terms) == 1 else E.apply_elemwise("add", *terms)
+    return _as_type(out, v)
+
+
+def drop_broadcast_alloc(v, **_):
+    """alloc(c, s) feeding an elementwise op whose other inputs already give shape s -> c."""
+    ins = list(v.owner.inputs)
+    for k, i in enumerate(ins):
+        if i.owner is not None and isinstance(i.owner.op, Alloc):
+            value = i.owner.inputs[0]
+            value = dimshuffle(value, ["x"] * (i.ndim - value.ndim) + list(range(value.ndim))) \
+                if value.ndim < i.ndim else value
+            trial = ins[:k] + [value] + ins[k + 1:]
+            try:
+                candidate = apply_op(v.owner.op, trial)
+            except (TypeError, ValueError):
+                continue
+            candidate = candidate[v.index] if isinstance(candidate, list) else candidate
+            if same_shape(candidate, v) and candidate.type == v.type:
+                return candidate                             # f(alloc(c, shape(x)), x) -> f(c, x)
+    return None
+
+
+def useless_alloc(v, value, **_):
+    return _as_type(value, v) if value.ndim == v.ndim else None   # alloc(x, shape(x)) -> x
+
+
+def dimshuffle_chain(v, x, **_):
+    inner = x.owner.op.order
+    outer = v.owner.op.order
+    composed = tuple("x" if o == "x" else inner[o] for o in outer)
+    src = x.owner.inputs[0]
+    dropped = set(range(src.ndim)) - {o for o in composed if o != "x"}
+    if any(src.type.shape[d] != 1 for d in dropped):
+        return None
+    return dimshuffle(src, composed)                     # dimshuffle(dimshuffle(x)) -> dimshuffle(x)
+
+
+def useless_reshape(v, x, **_):
+    if x.owner is not None and isinstance(x.owner.op, Reshape):
+        return apply_op(Reshape(v.owner.op.ndim), [x.owner.inputs[0], v.owner.inputs[1]])  # reshape(reshape(x))
+    return _as_type(x, v) if x.ndim == v.ndim and same_shape(x, v) else None       # reshape(x, x.shape) -> x
+
+
+def single_term(v, x, **_):
+    return _as_type(x, v)                                   # add(x) -> x
+
+
+def sum_of_length_one(v, x, **_):
+    op = v.owner.op
+    if op.kind not in ("sum", "prod", "max", "min") or not all(x.type.shape[a] == 1 for a in op.axis):
+        return None
+    if op.keepdims:
+        return x                                            # sum over axes of length 1 -> x
+    return dimshuffle(x, [d for d in range(x.ndim) if d not in op.axis])
+
+
+x, y = var("x"), var("y")
+CANONICALIZE = [
+    Rule("constant_fold", Pat((Elemwise, DimShuffle, Reshape, Reduce, Subtensor, MakeVector, Alloc, Shape)),
+         fold),
+    Rule("static_shape_entry", Pat(Subtensor), static_shape_entry),
+    Rule("flatten_add", P.add, flatten_chain),
+    Rule("flatten_mul", P.mul, flatten_chain),
+    Rule("combine_add_constants", P.add, combine_constants),
+    Rule("combine_mul_constants", P.mul, combine_constants),
+    Rule("like_terms", P.add, like_terms),
+    Rule("single_term", Pat(("add", "mul"), (x,)), single_term),
+    Rule("sub_self", P.sub(x, x), lambda v, x: alloc(Constant(np.zeros((), v.dtype)), shape(x))
+         if same_shape(x, v) else None),                                    # x - x -> 0
+    Rule("sub_zero", P.sub(x, const(0)), lambda v, x: _as_type(x, v)),        # x - 0 -> x
+    Rule("zero_sub", P.sub(const(0), x), lambda v, x: _as_type(E.neg(x), v)),  # 0 - x -> -x
+    Rule("sub_neg", P.sub(x, P.neg(y)), lambda v, x, y: E.add(x, y)),          # x - (-y) -> x + y
+    Rule("add_neg", P.add(x, P.neg(y)), lambda v, x, y: E.sub(x, y)),          # x + (-y) -> x - y
+    Rule("div_one", P.true_div(x, const(1)), lambda v, x: _as_type(x, v)),     # x / 1 -> x
+    Rule("pow_one", P.pow(x, const(1)), lambda v, x: _as_type(x, v)),          # x ** 1 -> x
+    Rule("neg_neg", P.neg(P.neg(x)), lambda v, x: x),                        # --x -> x
+    Rule("mul_minus_one", P.mul(x, const(-1)), lambda v, x: _as_type(E.neg(x), v)),  # -1 * x -> -x
+    Rule("exp_log", P.exp(P.log(x)), lambda v, x: _as_type(x, v)),             # exp(log x) -> x
+    Rule("log_exp", P.log(P.exp(x)), lambda v, x: _as_type(x, v)),             # log(exp x) -> x
+    Rule("drop_broadcast_alloc", Pat(Elemwise), drop_broadcast_alloc),
+    Rule("useless_alloc", Pat(Alloc, (var("value"), var())), useless_alloc),
+    Rule("dimshuffle_chain", Pat(DimShuffle, (Pat(DimShuffle, name="x"),)), dimshuffle_chain),
+    Rule("useless_reshape", Pat(Reshape, (x, var())), useless_reshape),
+    Rule("reduce_length_one", Pat(Reduce, (x,)), sum_of_length_one),
+]

@@ -1,0 +1,240 @@
+"""The rewrite engine: patterns, rules as plain data, a fixed-point graph rewriter.
+
+Stage 3 of the data flow (graph -> rewritten graph). Rules are `Rule(name, pattern, fn)`
+values kept in ordinary lists (`rules_a + rules_b`), so a notebook user can define,
+redefine and re-run them; every applied rule is recorded as a `Step` in a history.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..graph import Constant, Variable
+from ..ops.base import apply_op
+
+
+class RewriteError(RuntimeError):
+    """A rule produced an ill-typed replacement, or rules keep rewriting each other."""
+
+
+@dataclass(frozen=True)
+class Pat:
+    """Match a variable: `op` is an elemwise scalar name, an Op class, a tuple of those, or None
+    (anything); `src` are patterns for the node's inputs; `name` binds the variable."""
+
+    op: object = None
+    src: tuple | None = None
+    name: str | None = None
+    where: Callable | None = None
+    value: object = None          # for constants: every element equals this value
+
+    def __call__(self, *src, name=None):
+        return Pat(self.op, src, name or self.name, self.where, self.value)
+
+    def named(self, name):
+        return Pat(self.op, self.src, name, self.where, self.value)
+
+
+def var(name=None, where=None) -> Pat:
+    """Any variable (bound to `name`)."""
+    return Pat(None, None, name, where)
+
+
+def const(value=None, name=None) -> Pat:
+    """A constant (whose elements all equal `value`, if given)."""
+    return Pat(Constant, None, name, None, value)
+
+
+class _Ops:
+    """`P.exp(x)` is `Pat("exp", (x,))`: one attribute per elemwise scalar op."""
+
+    def __getattr__(self, scalar):
+        return Pat(scalar)
+
+
+P = _Ops()
+COMMUTATIVE = {"add", "mul", "maximum", "minimum", "eq", "neq", "and_", "or_", "xor"}
+
+
+def scalar_value(v: Variable):
+    """The single value of a constant whose elements are all equal, else None."""
+    if not isinstance(v, Constant) or v.data.size == 0:
+        return None
+    flat = v.data.reshape(-1)
+    first = flat[0]
+    return first.item() if np.all(flat == first) else None
+
+
+def _op_matches(spec, v: Variable) -> bool:
+    if spec is None:
+        return True
+    if isinstance(spec, tuple):
+        return any(_op_matches(s, v) for s in spec)
+    if spec is Constant:
+        return isinstance(v, Constant)
+    node = v.owner
+    if node is None:
+        return False
+    if isinstance(spec, str):
+        return getattr(node.op, "scalar", None) == spec
+    return isinstance(node.op, spec)
+
+
+def match(pat: Pat, v: Variable, bindings: dict) -> dict | None:
+    if not _op_matches(pat.op, v):
+        return None
+    if pat.value is not None:
+        val = scalar_value(v)
+        if val is None or val != pat.value:
+            return None
+    if pat.where is not None and not pat.where(v):
+        return None
+    if pat.name is not None:
+        if pat.name in bindings and bindings[pat.name] is not v:
+            return None
+        bindings = {**bindings, pat.name: v}
+    if pat.src is None:
+        return bindings
+    inputs = v.owner.inputs
+    if len(inputs) != len(pat.src):
+        return None
+    orders = (itertools.permutations(range(len(inputs)))
+              if getattr(v.owner.op, "scalar", None) in COMMUTATIVE and len(inputs) <= 4 else [range(len(inputs))])
+    for order in orders:
+        b = bindings
+        for p, k in zip(pat.src, order):
+            b = match(p, inputs[k], b)
+            if b is None:
+                break
+        else:
+            return b
+    return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When `pattern` matches a variable, `fn(v, **bindings)` returns its replacement or None."""
+
+    name: str
+    pattern: Pat
+    fn: Callable
+    doc: str = ""
+
+    def apply(self, v: Variable):
+        b = match(self.pattern, v, {})
+        return None if b is None else self.fn(v, **b)
+
+
+@dataclass
+class Step:
+    """One applied rule: `before` was replaced by `after`."""
+
+    pass_name: str
+    rule: str
+    before: Variable
+    after: Variable
+
+
+def check_replacement(rule: str, old: Variable, new: Variable):
+    """Keep the type: same dtype and ndim; static lengths may only become more specific."""
+    if not isinstance(new, Variable):
+        raise RewriteError(f"rule {rule!r} returned {type(new).__name__}, not a variable")
+    ok = new.dtype == old.dtype and new.ndim == old.ndim and all(
+        a is None or a == b for a, b in zip(old.type.shape, new.type.shape))
+    if not ok:
+        raise RewriteError(f"rule {rule!r} replaced {old.type} by {new.type}: a rewrite must keep "
+                           "the dtype and ndim and may not lose static lengths")
+
+
+def _index(rules):
+    """Rules by the op their pattern's root matches, so each node tries only plausible rules."""
+    by_key: dict[object, list] = {}
+    generic = []
+    for r in rules:
+        roots = r.pattern.op if isinstance(r.pattern.op, tuple) else (r.pattern.op,)
+        if any(k is None or k is Constant for k in roots):
+            generic.append(r)
+            continue
+        for k in roots:
+            by_key.setdefault(k, []).append(r)
+    return by_key, generic
+
+
+def _candidates(v, by_key, generic):
+    node = v.owner
+    if node is None:
+        return generic
+    out = list(by_key.get(getattr(node.op, "scalar", None), ()))
+    for cls in type(node.op).__mro__:
+        out += by_key.get(cls, ())
+    return out + generic
+
+
+def graph_rewrite(outputs, rules, history=None, pass_name="rewrite", max_steps=None):
+    """Rewrite bottom-up to a fixed point (explicit stack; nodes are hash-consed, so each
+    distinct subgraph is rewritten once). Raises RewriteError on runaway rewriting."""
+    by_key, generic = _index(rules)
+    done: dict[int, Variable] = {}
+    keep = []              # keep replaced variables alive so their ids stay unique
+    steps = 0
+    limit = max_steps or 50_000
+    counts: dict[str, int] = {}
+    for out in outputs:
+        stack = [(out, None)]
+        while stack:
+            v, pending = stack.pop()
+            if id(v) in done and pending is None:
+                continue
+            if pending is not None:                 # v was replaced by `pending`, now rewritten
+                done[id(v)] = done[id(pending)]
+                continue
+            node = v.owner
+            if node is None:
+                done[id(v)] = v
+                continue
+            todo = [i for i in node.inputs if id(i) not in done]
+            if todo:
+                stack.append((v, None))
+                stack.extend((i, None) for i in todo)
+                continue
+            new_inputs = [done[id(i)] for i in node.inputs]
+            if all(a is b for a, b in zip(new_inputs, node.inputs)):
+                nv = v
+            else:
+                nv = apply_op(node.op, new_inputs, trace=node.trace, as_list=True)[v.index]
+            replacement = None
+            for rule in _candidates(nv, by_key, generic):
+                r = rule.apply(nv)
+                if r is not None and r is not nv:
+                    check_replacement(rule.name, nv, r)
+                    replacement = r
+                    steps += 1
+                    counts[rule.name] = counts.get(rule.name, 0) + 1
+                    if history is not None:
+                        history.append(Step(pass_name, rule.name, nv, r))
+                    break
+            if steps > limit:
+                top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+                raise RewriteError(f"pass {pass_name!r}: more than {limit} rewrites; the rules "
+                                   f"{top} keep rewriting each other (a cycle?)")
+            if replacement is None:
+                done[id(v)] = done[id(nv)] = nv
+                keep.append(nv)
+            else:
+                keep.append(replacement)
+                stack.append((v, replacement))
+                stack.append((replacement, None))
+    return [done[id(o)] for o in outputs]
+
+
+@dataclass
+class RulePass:
+    """A pass that rewrites with a list of rules to a fixed point."""
+
+    rules: list = field(default_factory=list)
+
+    def __call__(self, outputs, history, name):
+        return graph_rewrite(outputs, self.rules, history, name)

@@ -1,0 +1,13 @@
+"""The default rewrite pipeline: one explicit, ordered list of named passes."""
+from __future__ import annotations
+
+from .canonicalize import CANONICALIZE
+from .engine import RulePass
+from .stabilize import STABILIZE
+
+DEFAULT_PASSES = [
+    # Fold constants, flatten chains, drop neutral elements and gradient broadcast noise.
+    ("canonicalize", RulePass(CANONICALIZE)),
+    # Replace overflow- and cancellation-prone forms by stable ones (log1p, softplus, ...).
+    ("stabilize", RulePass(CANONICALIZE + STABILIZE)),
+]

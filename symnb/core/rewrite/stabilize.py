@@ -1,0 +1,68 @@
+"""Stabilization rules: rewrite expressions that overflow or cancel into stable forms.
+
+log(1+x) -> log1p, exp(x)-1 -> expm1, log(1+exp x) -> softplus, log(sigmoid) ->
+-softplus(-x), log(softmax) -> log_softmax, log(sum(exp)) -> logsumexp, cross-entropies.
+The gradients of the stable forms are stable too (softplus' = sigmoid, ...).
+"""
+from __future__ import annotations
+
+from ..graph import toposort
+from ..ops import Reduce, Softmax, Elemwise
+from ..ops import elemwise as E
+from ..ops import reduce as R
+from ..ops.nnet import log_softmax
+from .engine import P, Pat, Rule, const, var
+from .canonicalize import _as_type
+
+x, y, t = var("x"), var("y"), var("t")
+
+
+def _stable(v, out):
+    return _as_type(out, v)
+
+
+def _max_shifted(x) -> bool:
+    """x - max(x) (the body of logsumexp itself) is already stable."""
+    node = x.owner
+    if node is None or getattr(node.op, "scalar", None) != "sub":
+        return False
+    return any(getattr(n.op, "scalar", None) == "zero_grad" for n in toposort([node.inputs[1]]))
+
+
+def log_sum_exp(v, s, x, **_):
+    op = s.owner.op
+    if op.kind != "sum" or _max_shifted(x):
+        return None
+    return _stable(v, R.logsumexp(x, axis=op.axis, keepdims=op.keepdims))   # log(sum(exp x)) -> logsumexp
+
+
+def log_softmax_rule(v, s, **_):
+    return _stable(v, log_softmax(s.owner.inputs[0], s.owner.op.axis))      # log(softmax x) -> log_softmax x
+
+
+def one_minus(rule_name, inner, build):
+    """1 - f(x) appears as sub(1, f) or as add(1, neg(f)) after canonicalization."""
+    return [Rule(rule_name, P.log(P.sub(const(1), inner)), build),
+            Rule(rule_name + "_add", P.log(P.add(const(1), P.neg(inner))), build)]
+
+
+STABILIZE = [
+    Rule("log1p", P.log(P.add(const(1), x)), lambda v, x: _stable(v, E.log1p(x))),         # log(1+x) -> log1p(x)
+    Rule("log1p_sub", P.log(P.sub(const(1), x)), lambda v, x: _stable(v, E.log1p(E.neg(x)))),  # log(1-x)
+    Rule("expm1", P.sub(P.exp(x), const(1)), lambda v, x: _stable(v, E.expm1(x))),        # exp(x)-1 -> expm1(x)
+    Rule("expm1_add", P.add(P.exp(x), const(-1)), lambda v, x: _stable(v, E.expm1(x))),
+    Rule("softplus", P.log1p(P.exp(x)), lambda v, x: _stable(v, E.softplus(x))),          # log(1+exp x) -> softplus
+    Rule("log_sigmoid", P.log(P.sigmoid(x)),
+         lambda v, x: _stable(v, E.neg(E.softplus(E.neg(x))))),                           # log σ(x) -> -softplus(-x)
+    Rule("log1m_sigmoid", P.log1p(P.neg(P.sigmoid(x))),
+         lambda v, x: _stable(v, E.neg(E.softplus(x)))),                                  # log(1-σ(x)) -> -softplus(x)
+    Rule("one_minus_sigmoid", P.sub(const(1), P.sigmoid(x)),
+         lambda v, x: _stable(v, E.sigmoid(E.neg(x)))),                                   # 1 - σ(x) -> σ(-x)
+    Rule("sigmoid_from_exp", P.true_div(const(1), P.add(const(1), P.exp(P.neg(x)))),
+         lambda v, x: _stable(v, E.sigmoid(x))),                                          # 1/(1+exp(-x)) -> σ(x)
+    Rule("sigmoid_from_exp_sub", P.true_div(const(1), P.add(const(1), P.exp(P.sub(const(0), x)))),
+         lambda v, x: _stable(v, E.sigmoid(x))),
+    Rule("log_softmax", P.log(Pat(Softmax, name="s")), log_softmax_rule),
+    Rule("logsumexp", P.log(Pat(Reduce, (P.exp(x),), name="s")), log_sum_exp),
+    Rule("log_exp_sub", P.log(P.exp(x)), lambda v, x: _stable(v, x)),                     # log(exp x) -> x
+]
