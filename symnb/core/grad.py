@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .graph import Constant, SharedVariable, Variable, as_variable, evaluate, toposort
+from .graph import Constant, Variable, as_variable, evaluate, replace, toposort
 from .ops import NotDifferentiableError
 from .ops import elemwise as E
 from .ops.base import describe_inputs
@@ -32,8 +32,12 @@ def _where(node) -> str:
     return f" (built at {node.trace})" if node is not None and node.trace else ""
 
 
-def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_grads=None):
-    """d cost / d wrt for a scalar float cost; a list of variables in gives a list out."""
+def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_grads=None, stabilize=True):
+    """d cost / d wrt for a scalar float cost; a list of variables in gives a list out.
+
+    With `stabilize`, the cost is first rewritten into numerically stable form (log(sigmoid)
+    -> -softplus(-x), ...) so that the gradient is built from the stable expression too.
+    """
     cost = as_variable(cost)
     single = not isinstance(wrt, (list, tuple))
     wrt = [wrt] if single else list(wrt)
@@ -51,6 +55,8 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError("disconnected_inputs must be 'raise', 'warn' or 'ignore'")
     constant = {id(c) for c in (consider_constant or [])}
+    if stabilize and not known_grads:     # known_grads name nodes that must stay as built
+        cost = _stabilized(cost, wrt + list(consider_constant or []) + list(known_grads or {}))
     order = toposort([cost])
 
     # Forward: which variables depend on some wrt (only through non-constant paths).
@@ -93,6 +99,17 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
             g = _disconnected(w, order, blocked, depends, disconnected_inputs)
         result.append(E.cast(g, w.dtype) if g.dtype != w.dtype else g)
     return result[0] if single else result
+
+
+def _stabilized(cost, keep):
+    """The cost rewritten by the stabilize pass, leaving the variables in `keep` untouched."""
+    from .rewrite import rewrite
+    from .rewrite.pipeline import STABILIZE_PASSES
+    inner = [v for v in keep if v.owner is not None]
+    holes = {v: Variable(v.type, name=v.name) for v in inner}
+    (frozen,) = replace([cost], holes) if holes else [cost]
+    (stable,) = rewrite([frozen], STABILIZE_PASSES).outputs
+    return replace([stable], {h: v for v, h in holes.items()})[0] if holes else stable
 
 
 def _disconnected(w, order, blocked, depends, mode):

@@ -67,7 +67,13 @@ def relu(x, alpha=0):
 
 
 def binary_crossentropy(output, target):
-    """-(target * log(output) + (1 - target) * log(1 - output)), elementwise."""
+    """-(target * log(output) + (1 - target) * log(1 - output)), elementwise.
+
+    Given sigmoid(x) it is built as softplus(x) - target * x, finite for any x.
+    """
+    output = as_variable(output)
+    if output.owner is not None and getattr(output.owner.op, "scalar", None) == "sigmoid":
+        return sigmoid_binary_crossentropy(output.owner.inputs[0], target)
     return E.neg(target * E.log(output) + (1 - target) * E.log(1 - output))
 
 
@@ -79,10 +85,14 @@ def sigmoid_binary_crossentropy(logits, target):
 def categorical_crossentropy(coding_dist, true_dist):
     """-log p[true class] per row: true_dist is an int vector of classes or a one-hot matrix."""
     coding_dist, true_dist = as_variable(coding_dist), as_variable(true_dist)
+    node = coding_dist.owner
+    # log(softmax(z)) is built as log_softmax(z): finite, and so is its gradient.
+    log_p = log_softmax(node.inputs[0], node.op.axis) if node is not None and isinstance(node.op, Softmax) \
+        else E.log(coding_dist)
     if is_int(true_dist.dtype) and true_dist.ndim == coding_dist.ndim - 1:
         from .shape import arange, shape
         rows = arange(shape(coding_dist)[0])
-        return E.neg(E.log(coding_dist[rows, true_dist]))
-    return E.neg(R.sum(true_dist * E.log(coding_dist), axis=-1))
+        return E.neg(log_p[rows, true_dist])
+    return E.neg(R.sum(true_dist * log_p, axis=-1))
 
 

@@ -5,6 +5,9 @@ from .canonicalize import CANONICALIZE
 from .engine import RulePass
 from .stabilize import STABILIZE
 
+# What sn.grad applies to a cost before differentiating it.
+STABILIZE_PASSES = [("stabilize", RulePass(CANONICALIZE + STABILIZE))]
+
 DEFAULT_PASSES = [
     # Fold constants, flatten chains, drop neutral elements and gradient broadcast noise.
     ("canonicalize", RulePass(CANONICALIZE)),

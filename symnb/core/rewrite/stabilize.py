@@ -46,7 +46,40 @@ def one_minus(rule_name, inner, build):
             Rule(rule_name + "_add", P.log(P.add(const(1), P.neg(inner))), build)]
 
 
+def cancel_division(v, **_):
+    """a/b * b -> a inside a product (what the gradients of log and of divisions produce)."""
+    ins = list(v.owner.inputs)
+    for k, d in enumerate(ins):
+        if d.owner is None or getattr(d.owner.op, "scalar", None) != "true_div":
+            continue
+        num, den = d.owner.inputs
+        for j, other in enumerate(ins):
+            if j != k and other is den:
+                rest = [i for n, i in enumerate(ins) if n not in (j, k)] + [num]
+                out = rest[0] if len(rest) == 1 else E.apply_elemwise("mul", *rest)
+                return _stable(v, out)                                   # (a / b) * b -> a
+    return None
+
+
+def neg_out_of_mul(v, **_):
+    ins = v.owner.inputs
+    if not any(i.owner is not None and getattr(i.owner.op, "scalar", None) == "neg" for i in ins):
+        return None
+    flips = 0
+    plain = []
+    for i in ins:
+        if i.owner is not None and getattr(i.owner.op, "scalar", None) == "neg":
+            flips += 1
+            plain.append(i.owner.inputs[0])
+        else:
+            plain.append(i)
+    prod = E.apply_elemwise("mul", *plain)
+    return _stable(v, E.neg(prod) if flips % 2 else prod)                # (-a) * b -> -(a * b)
+
+
 STABILIZE = [
+    Rule("neg_out_of_mul", P.mul, neg_out_of_mul),
+    Rule("cancel_division", P.mul, cancel_division),
     Rule("log1p", P.log(P.add(const(1), x)), lambda v, x: _stable(v, E.log1p(x))),         # log(1+x) -> log1p(x)
     Rule("log1p_sub", P.log(P.sub(const(1), x)), lambda v, x: _stable(v, E.log1p(E.neg(x)))),  # log(1-x)
     Rule("expm1", P.sub(P.exp(x), const(1)), lambda v, x: _stable(v, E.expm1(x))),        # exp(x)-1 -> expm1(x)
