@@ -152,3 +152,60 @@ def _prod(entries):
     for e in entries:
         out = e if out is None else out * e
     return out
+
+
+@dataclass(frozen=True)
+class Gemm(Op):
+    """beta*C + alpha*(A @ B) for matrices; inputs (C, alpha, A, B, beta), scalars alpha/beta.
+
+    Made by the specialize pass after differentiation (it has no gradient). With
+    `inplace=True` the output overwrites C's buffer: `destroy_map` says output 0 destroys
+    input 0, which backends honour and the reference backend may ignore.
+    """
+
+    inplace: bool = False
+
+    @property
+    def destroy_map(self):
+        return {0: 0} if self.inplace else {}
+
+    @property
+    def name(self):
+        return "gemm" + ("{inplace}" if self.inplace else "")
+
+    def infer(self, C, alpha, A, B, beta):
+        if A.ndim != 2 or B.ndim != 2 or C.ndim != 2 or alpha.ndim or beta.ndim:
+            raise TypeError("gemm takes matrices C, A, B and scalars alpha, beta")
+        _check_inner(A, B, 1, 0, "gemm")
+        if len({C.dtype, A.dtype, B.dtype}) != 1:
+            raise TypeError("gemm: C, A and B must share one float dtype")
+        return [C.type]
+
+    def perform(self, C, alpha, A, B, beta):
+        return ((beta * C + alpha * np.dot(A, B)).astype(C.dtype),)
+
+
+@dataclass(frozen=True)
+class Gemv(Op):
+    """beta*y + alpha*(A @ x); inputs (y, alpha, A, x, beta). `inplace` overwrites y."""
+
+    inplace: bool = False
+
+    @property
+    def destroy_map(self):
+        return {0: 0} if self.inplace else {}
+
+    @property
+    def name(self):
+        return "gemv" + ("{inplace}" if self.inplace else "")
+
+    def infer(self, y, alpha, A, x, beta):
+        if A.ndim != 2 or x.ndim != 1 or y.ndim != 1 or alpha.ndim or beta.ndim:
+            raise TypeError("gemv takes a matrix A, vectors x, y and scalars alpha, beta")
+        _check_inner(A, x, 1, 0, "gemv")
+        if len({y.dtype, A.dtype, x.dtype}) != 1:
+            raise TypeError("gemv: y, A and x must share one float dtype")
+        return [y.type]
+
+    def perform(self, y, alpha, A, x, beta):
+        return ((beta * y + alpha * np.dot(A, x)).astype(y.dtype),)

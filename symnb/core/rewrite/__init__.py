@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..graph import Variable, as_variable, toposort
+from . import shapes
 from .engine import P, Pat, Rule, RulePass, RewriteError, Step, const, graph_rewrite, var  # noqa: F401
 
 
@@ -47,7 +48,8 @@ def rewrite(outputs, passes=None) -> RewriteResult:
     result.stats.append({"pass": "input", **graph_stats(outs), "seconds": 0.0})
     for name, run in passes:
         start = time.perf_counter()
-        outs = run(outs, result.history, name)
+        with shapes.scope():
+            outs = run(outs, result.history, name)
         result.stats.append({"pass": name, **graph_stats(outs), "seconds": time.perf_counter() - start})
         result.stages.append((name, outs))
     result.outputs = outs

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .canonicalize import CANONICALIZE
 from .engine import RulePass
+from .specialize import SPECIALIZE
 from .stabilize import STABILIZE
 
 # What sn.grad applies to a cost before differentiating it.
@@ -13,4 +14,6 @@ DEFAULT_PASSES = [
     ("canonicalize", RulePass(CANONICALIZE)),
     # Replace overflow- and cancellation-prone forms by stable ones (log1p, softplus, ...).
     ("stabilize", RulePass(CANONICALIZE + STABILIZE)),
+    # Cheaper equivalents for the backends: powers to products, dot + scaled add to gemm/gemv.
+    ("specialize", RulePass(CANONICALIZE + SPECIALIZE)),
 ]

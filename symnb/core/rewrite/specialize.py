@@ -1,0 +1,116 @@
+"""Specialization: cheaper forms for the backends (x**2 -> sqr, small integer powers to
+multiplications, x**0.5 -> sqrt, x**-1 -> reciprocal) and BLAS calls: a dot combined with
+a scaled add becomes one gemm (alpha*A@B + beta*C), a matrix-vector product a gemv."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Constant, Variable
+from ..ops import Dot
+from ..ops import elemwise as E
+from ..ops.base import apply_op
+from ..ops.blas import Gemm, Gemv
+from ..types import is_float
+from .canonicalize import _as_type
+from .engine import P, Rule, const, scalar_value, var
+
+x = var("x")
+
+
+def small_power(v, x, n, **_):
+    p = scalar_value(n)
+    if n.ndim > v.ndim or p is None:
+        return None
+    if p == 2:
+        return _as_type(E.sqr(x), v)                          # x ** 2 -> sqr(x)
+    if p == 0.5:
+        return _as_type(E.sqrt(x), v)                         # x ** 0.5 -> sqrt(x)
+    if p == -1:
+        return _as_type(E.reciprocal(x), v)                   # x ** -1 -> 1 / x
+    if p == 1:
+        return _as_type(x, v)
+    if float(p).is_integer() and 3 <= p <= 8:
+        k = int(p)
+        half = E.sqr(x) if k < 4 else E.sqr(E.sqr(x))         # x**k by repeated squaring
+        out = half
+        for _ in range(k - (2 if k < 4 else 4)):
+            out = E.mul(out, x)
+        return _as_type(out, v)                               # x ** 3 -> sqr(x) * x
+    return None
+
+
+def _scaled_dot(v):
+    """v = s * dot(A, B) (s a scalar, maybe negated) -> (s, dot node) or None."""
+    sign = 1.0
+    while v.owner is not None and getattr(v.owner.op, "scalar", None) == "neg":
+        sign, v = -sign, v.owner.inputs[0]
+    node = v.owner
+    if node is None:
+        return None
+    if isinstance(node.op, Dot):
+        return Constant(np.asarray(sign, v.dtype)), v
+    if getattr(node.op, "scalar", None) == "mul" and len(node.inputs) == 2:
+        a, b = node.inputs
+        for s, d in ((a, b), (b, a)):
+            if s.ndim == 0 and d.owner is not None and isinstance(d.owner.op, Dot):
+                scale = E.cast(s, d.dtype)
+                return (E.neg(scale) if sign < 0 else scale), d
+    return None
+
+
+def _blas(C, alpha, d, beta):
+    A, B = d.owner.inputs
+    if not (is_float(d.dtype) and C.dtype == A.dtype == B.dtype == d.dtype and C.ndim == d.ndim):
+        return None
+    # In C + A@B neither side may stretch (broadcasting is static: only length-1 axes do),
+    # so unless one side has a length-1 axis the other lacks, both have the sum's shape.
+    if any((a == 1) != (b == 1) for a, b in zip(C.type.shape, d.type.shape)):
+        return None
+    alpha, beta = E.cast(alpha, d.dtype), E.cast(beta, d.dtype)
+    if A.ndim == 2 and B.ndim == 2:
+        return apply_op(Gemm(), [C, alpha, A, B, beta])
+    if A.ndim == 2 and B.ndim == 1:
+        return apply_op(Gemv(), [C, alpha, A, B, beta])
+    if A.ndim == 1 and B.ndim == 2:
+        return apply_op(Gemv(), [C, alpha, B.T, A, beta])
+    return None
+
+
+def gemm_from_add(v, **_):
+    ins = list(v.owner.inputs)
+    for k, term in enumerate(ins):
+        sd = _scaled_dot(term)
+        if sd is None:
+            continue
+        alpha, d = sd
+        for j, C in enumerate(ins):
+            if j == k:
+                continue
+            out = _blas(C, alpha, d, Constant(np.asarray(1.0, d.dtype)))
+            if out is not None:
+                rest = [i for n, i in enumerate(ins) if n not in (j, k)]
+                return _as_type(E.apply_elemwise("add", out, *rest) if rest else out, v)  # C + s*A@B
+    return None
+
+
+def gemm_from_sub(v, a, b, **_):
+    sd = _scaled_dot(b)
+    if sd is not None:
+        alpha, d = sd
+        out = _blas(a, E.neg(alpha), d, Constant(np.asarray(1.0, d.dtype)))
+        if out is not None:
+            return _as_type(out, v)                               # C - s*A@B -> gemm(C, -s, A, B, 1)
+    sd = _scaled_dot(a)
+    if sd is not None:
+        alpha, d = sd
+        out = _blas(b, alpha, d, Constant(np.asarray(-1.0, d.dtype)))
+        if out is not None:
+            return _as_type(out, v)                               # s*A@B - C -> gemm(C, s, A, B, -1)
+    return None
+
+
+SPECIALIZE = [
+    Rule("pow_specialize", P.pow(x, const(name="n")), small_power),
+    Rule("gemm_add", P.add, gemm_from_add),
+    Rule("gemm_sub", P.sub(var("a"), var("b")), gemm_from_sub),
+]
