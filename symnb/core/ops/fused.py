@@ -14,7 +14,7 @@ from ..types import TensorType, broadcast_shapes
 from .base import Op
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Fused(Op):
     """outputs[k] = inner_outputs[k](inputs...) elementwise, with NumPy broadcasting."""
 

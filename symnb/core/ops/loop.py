@@ -11,7 +11,7 @@ from ..types import TensorType
 from .base import Op, apply_op
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class MapRange(Op):
     """outputs[k][i] = inner_outputs[k] evaluated with index = i; free inputs are node inputs."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .canonicalize import CANONICALIZE
 from .engine import RulePass
+from .fuse import fuse_pass
 from .specialize import SPECIALIZE
 from .stabilize import STABILIZE
 
@@ -16,4 +17,6 @@ DEFAULT_PASSES = [
     ("stabilize", RulePass(CANONICALIZE + STABILIZE)),
     # Cheaper equivalents for the backends: powers to products, dot + scaled add to gemm/gemv.
     ("specialize", RulePass(CANONICALIZE + SPECIALIZE)),
+    # Each connected group of elementwise ops over one shape becomes one loop (Fused node).
+    ("fuse", fuse_pass),
 ]
