@@ -11,6 +11,7 @@ import numpy as np
 
 from .core.graph import Constant, SharedVariable, Variable, as_variable, graph_inputs, replace, toposort
 from .core.rewrite import rewrite as rewrite_graph
+from .core.rewrite.inplace import mark_inplace
 from .kernels.base import BACKENDS, FunctionGraph
 from .kernels import numpy as _numpy_backend  # noqa: F401  (registers the reference backend)
 
@@ -95,6 +96,8 @@ class Function:
         if rewrite:
             self.rewritten = rewrite_graph(all_outputs, passes=None if rewrite is True else rewrite)
             all_outputs = list(self.rewritten.outputs)
+            new_values = all_outputs[len(outputs):]
+            all_outputs = mark_inplace(self.inputs, all_outputs, [(k, v) for (k, _), v in zip(pairs, new_values)])
         self.outputs = all_outputs[:len(outputs)]
         self.fgraph = FunctionGraph(self.inputs + self.shared, all_outputs)
         self.backend_name = backend or _default_backend()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.graph import toposort
+from ..core.rewrite.inplace import schedule
 
 
 @dataclass
@@ -19,7 +19,8 @@ class FunctionGraph:
     nodes: list = field(init=False)
 
     def __post_init__(self):
-        self.nodes = toposort(self.outputs)
+        # In-place nodes run after every other reader of the buffer they overwrite.
+        self.nodes = schedule(self.outputs)
 
 
 class Program:

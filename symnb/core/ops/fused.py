@@ -20,6 +20,11 @@ class Fused(Op):
 
     inner_inputs: tuple     # 0-d Variables, one per node input
     inner_outputs: tuple    # 0-d Variables built from inner_inputs with Elemwise ops
+    destroy: tuple = ()     # ((output k, input j), ...): output k may be written over input j
+
+    @property
+    def destroy_map(self):
+        return dict(self.destroy)
 
     @property
     def nout(self):
@@ -32,7 +37,7 @@ class Fused(Op):
     @property
     def name(self):
         ops = [n.op.name for n in self.inner_nodes]
-        return "fused{" + ",".join(ops) + "}"
+        return "fused{" + ",".join(ops) + "}" + ("{inplace}" if self.destroy else "")
 
     def infer(self, *inputs):
         shape = broadcast_shapes(*[i.type.shape for i in inputs], opname=self.name)
