@@ -179,6 +179,41 @@ def sum_of_length_one(v, x, **_):
     return dimshuffle(x, [d for d in range(x.ndim) if d not in op.axis])
 
 
+def shape_from_input(v, x, **_):
+    """shape(f(u)) -> shape(u) for ops that keep their input's shape (no need to compute f)."""
+    node = x.owner
+    if node is None or type(node.op).__name__ not in ("Elemwise", "Fused", "Softmax", "LogSoftmax", "Gemm",
+                                                      "Gemv", "IncSubtensor", "Alloc"):
+        return None
+    for u in node.inputs:
+        if u.ndim == x.ndim and u.owner is not x.owner and same_shape(u, x) and u.type.shape == x.type.shape:
+            return shape(u)                                   # shape(tanh(u)) -> shape(u)
+    return None
+
+
+def reduce_then_drop(v, x, **_):
+    """dimshuffle dropping the kept axes of a keepdims reduction -> the reduction without them."""
+    op = x.owner.op
+    kept = [o for o in v.owner.op.order if o != "x"]
+    if not op.keepdims or "x" in v.owner.op.order or kept != [d for d in range(x.ndim) if d not in op.axis]:
+        return None
+    return apply_op(Reduce(op.kind, op.axis, False), x.owner.inputs)   # sum(keepdims)[dropped] -> sum
+
+
+def scalarize_constants(v, **_):
+    """A uniform constant of shape (1, ..., 1) in an elementwise op can be a 0-d scalar."""
+    ins = v.owner.inputs
+    big = max(i.ndim for i in ins)
+    out = []
+    for i in ins:
+        small = isinstance(i, Constant) and i.ndim > 0 and i.data.size == 1
+        others = any(j is not i and j.ndim >= i.ndim for j in ins)
+        out.append(Constant(i.data.reshape(())) if small and others and big >= i.ndim else i)
+    if all(a is b for a, b in zip(out, ins)):
+        return None
+    return _as_type(apply_op(v.owner.op, out), v)            # x * [2.] -> x * 2.0
+
+
 x, y = var("x"), var("y")
 CANONICALIZE = [
     Rule("constant_fold", Pat((Elemwise, DimShuffle, Reshape, Reduce, Subtensor, MakeVector, Alloc, Shape)),
@@ -207,4 +242,7 @@ CANONICALIZE = [
     Rule("dimshuffle_chain", Pat(DimShuffle, (Pat(DimShuffle, name="x"),)), dimshuffle_chain),
     Rule("useless_reshape", Pat(Reshape, (x, var())), useless_reshape),
     Rule("reduce_length_one", Pat(Reduce, (x,)), sum_of_length_one),
+    Rule("shape_from_input", Pat(Shape, (x,)), shape_from_input),
+    Rule("reduce_then_drop", Pat(DimShuffle, (Pat(Reduce, name="x"),)), reduce_then_drop),
+    Rule("scalarize_constants", Pat(Elemwise), scalarize_constants),
 ]
