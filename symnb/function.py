@@ -14,6 +14,7 @@ from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
 from .kernels.base import BACKENDS, FunctionGraph
 from .kernels import numpy as _numpy_backend  # noqa: F401  (registers the reference backend)
+from .kernels.cpp import program as _cpp_backend  # noqa: F401  (registers the C++ backend)
 
 DEFAULT_BACKEND = "numpy"
 

@@ -11,6 +11,18 @@ from ..core.graph import Constant
 from .base import Backend, FunctionGraph, Program, register
 
 
+def run_node(node, vals):
+    """One node's reference implementation; errors name the op, the shapes and the user line."""
+    try:
+        results = node.op.perform(*vals)
+        node.op.validate(node, vals, results)
+        return results
+    except (ValueError, IndexError, ZeroDivisionError, TypeError) as e:
+        where = f"\n  built at {node.trace}" if node.trace else ""
+        shapes = ", ".join(str(np.shape(v)) for v in vals)
+        raise type(e)(f"{e}\n  while computing {node.op} on inputs of shapes {shapes}{where}") from e
+
+
 class NumpyProgram(Program):
     def __init__(self, fgraph: FunctionGraph):
         slot = {}
@@ -48,14 +60,7 @@ class NumpyProgram(Program):
         for i, data in self.constants:
             env[i] = data
         for node, ins, outs in self.steps:
-            vals = [env[i] for i in ins]
-            try:
-                results = node.op.perform(*vals)
-                node.op.validate(node, vals, results)
-            except (ValueError, IndexError, ZeroDivisionError, TypeError) as e:
-                where = f"\n  built at {node.trace}" if node.trace else ""
-                shapes = ", ".join(str(np.shape(v)) for v in vals)
-                raise type(e)(f"{e}\n  while computing {node.op} on inputs of shapes {shapes}{where}") from e
+            results = run_node(node, [env[i] for i in ins])
             for o, r in zip(outs, results):
                 env[o] = r
         outputs = [env[i] for i in self.out_slots]

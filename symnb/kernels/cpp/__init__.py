@@ -1,0 +1,1 @@
+"""The C++ backend: graph -> one C++ translation unit -> CPython extension module."""
