@@ -23,16 +23,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.action == "list":
         for e in cache.entries():
-            age = time.time() - e.get("created", time.time())
-            print(f"{e['key'][:16]}  {_size(e['size']):>9s}  {age / 3600:6.1f} h  {e.get('module', '?')}")
+            age = time.time() - e.mtime
+            print(f"{e.key[:16]}  {_size(e.size):>9s}  {age / 3600:6.1f} h  {(e.meta or {}).get('module', '?')}")
     elif args.action == "info":
         from .kernels.cpp.compiler import compiler, compiler_available
         es = cache.entries()
-        print(f"directory: {cache.cache_root()}")
-        print(f"entries:   {len(es)} ({_size(sum(e['size'] for e in es))})")
+        print(f"directory: {cache.cache_dir()}")
+        print(f"entries:   {len(es)} ({_size(sum(e.size for e in es))})")
         print(f"compiler:  {compiler()}: {compiler_available()[1]}")
     else:
-        print(f"removed {cache.clear()} entries")
+        n, freed = cache.clear()
+        print(f"removed {n} entries ({_size(freed)})")
     return 0
 
 

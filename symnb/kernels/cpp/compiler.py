@@ -6,6 +6,7 @@ from the key and given to the source as the macro SYMNB_MODULE (see runtime.h).
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.machinery
 import importlib.util
 import os
@@ -90,7 +91,7 @@ def compile_module(source: str, force=False, verbose=False):
     ok, version = compiler_available()
     if not ok:
         raise CompileError([cxx], version, source)
-    key = cache.make_key(source, cxx, version, " ".join(FLAGS + LIBS), _abi())
+    key = hashlib.sha256("\0".join([source, cxx, version, " ".join(FLAGS + LIBS), _abi()]).encode()).hexdigest()
     name = f"symnb_{key[:20]}"
     so_name = name + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
 
@@ -107,7 +108,7 @@ def compile_module(source: str, force=False, verbose=False):
             raise CompileError(cmd, out.stderr, source)
         return {"module": name, "compiler": version, "flags": list(FLAGS), "source_bytes": len(source)}
 
-    def load(entry: Path):
+    def load(entry: Path, meta: dict):
         spec = importlib.util.spec_from_file_location(
             name, entry / so_name, loader=importlib.machinery.ExtensionFileLoader(name, str(entry / so_name)))
         module = importlib.util.module_from_spec(spec)
