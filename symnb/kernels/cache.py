@@ -145,6 +145,8 @@ def read_meta(entry: Path) -> dict:
 def _verify(entry: Path) -> dict:
     """Check every recorded file against its size and sha256 before anything is loaded:
     dlopen of a truncated shared object can crash the process instead of raising."""
+    if entry.is_symlink() or not entry.is_dir():
+        raise ValueError(f"{entry} is not a directory")
     meta = read_meta(entry)
     for name, (size, digest) in meta["files"].items():
         p = entry / name
@@ -317,12 +319,11 @@ def clear(root: Path | None = None) -> tuple[int, int]:
     if not root.exists():
         return 0, 0
     _check_private_dir(root, "directory")
-    n = len(entries(root))
-    freed = _tree_size(root)
+    n, size = len(entries(root)), _tree_size(root)
     for p in root.iterdir():
         if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
+            shutil.rmtree(p, ignore_errors=True)  # what others own and we cannot delete stays
         else:
             p.unlink(missing_ok=True)
     forget(root=root)
-    return n, freed
+    return n - len(entries(root)), size - _tree_size(root)

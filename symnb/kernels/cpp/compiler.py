@@ -1,118 +1,239 @@
-"""g++ driver: one C++ source (a CPython extension module) -> a loaded Python module.
+"""g++ driver (stage "compiler + disk cache"): one C++ source string, a CPython extension
+using the NumPy C API, in; a loaded Python module out, cached by symnb.kernels.cache.
 
-Stage "compiler + disk cache". The key covers the source, the runtime header, the
-compiler and its version, the flags and the Python/NumPy ABI; the module name is derived
-from the key and given to the source as the macro SYMNB_MODULE (see runtime.h).
+Module name contract: the name is derived from the cache key and passed to the compiler
+as `-DSYMNB_MODULE=symnb_<20 hex>`; the source builds its names from that macro (runtime.h
+defines SYMNB_STR/SYMNB_CAT; a source without runtime.h defines the two-level macros):
+
+    static PyModuleDef def = {PyModuleDef_HEAD_INIT, SYMNB_STR(SYMNB_MODULE), NULL, -1, methods};
+    PyMODINIT_FUNC SYMNB_CAT(PyInit_, SYMNB_MODULE)(void) { import_array(); return PyModule_Create(&def); }
 """
 from __future__ import annotations
 
 import hashlib
-import importlib.machinery
-import importlib.util
+import json
 import os
 import re
+import secrets
+import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
-from functools import lru_cache
+import time
+from dataclasses import dataclass
+from importlib.machinery import ExtensionFileLoader
+from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
-
-import numpy as np
+from types import ModuleType
+from typing import Sequence
 
 from .. import cache
 
-HERE = Path(__file__).parent
-# -fno-math-errno changes no result (only whether libm sets errno) and lets loops vectorize;
-# glibc's vector math library (libmvec) supplies the SIMD exp/log/sin... that they call.
+HERE = Path(__file__).parent  # runtime headers (*.h): on the include path and in the key
+# Every flag that changes the object code is here, so the cache key covers all of them.
+# -fno-math-errno changes no result (only whether libm sets errno) and lets loops call
+# glibc's SIMD math (runtime.h declares it); -ffast-math would change results: never.
 FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c++17", "-fopenmp", "-fno-math-errno",
          "-fvisibility=hidden", "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION")
 LIBS = ("-lmvec",)
 
 
+class CompilerUnavailable(RuntimeError):
+    """No working C++ compiler (or no Python headers) on this machine."""
+
+
 class CompileError(RuntimeError):
-    """The compiler rejected generated code; carries its output and the lines it refers to."""
+    """The compiler rejected the generated source.
 
-    def __init__(self, command, stderr, source):
-        self.command, self.stderr, self.source = command, stderr, source
-        super().__init__(f"C++ compilation failed:\n{stderr.strip()}\n{self.excerpt()}")
+    `stderr` is the compiler's output verbatim, `command` the argv that ran;
+    source_context() shows the generated lines the diagnostics point at.
+    """
 
-    def excerpt(self, context=2) -> str:
-        lines = self.source.splitlines()
-        shown = []
-        for m in re.finditer(r"\.cpp:(\d+):(\d+): error", self.stderr):
-            n = int(m.group(1))
-            for k in range(max(1, n - context), min(len(lines), n + context) + 1):
-                shown.append(f"{'>' if k == n else ' '}{k:5d} | {lines[k - 1]}")
-            shown.append("")
-            if len(shown) > 40:
-                break
-        return "\n".join(shown)
+    def __init__(self, command: Sequence[str], stderr: str, source: str,
+                 filename: str = "", returncode: int | None = None):
+        self.command, self.stderr, self.source = list(command), stderr, source
+        self.filename, self.returncode = filename, returncode
+        super().__init__(self._message())
+
+    def __reduce__(self):  # picklable despite the custom signature
+        return type(self), (self.command, self.stderr, self.source, self.filename, self.returncode)
+
+    def locations(self) -> list[tuple[int, int]]:
+        """(line, column) of each diagnostic in the generated file, errors first."""
+        name = re.escape(self.filename) if self.filename else r"[^\s:]+\.cpp"
+        pat = re.compile(rf"^(?:.*/)?{name}:(\d+):(\d+):\s*(fatal error|error)?")
+        errors, others = [], []
+        for m in map(pat.match, self.stderr.splitlines()):
+            if m:
+                (errors if m.group(3) else others).append((int(m.group(1)), int(m.group(2))))
+        return list(dict.fromkeys(errors or others))
+
+    def source_context(self, context: int = 2, max_locations: int = 5) -> str:
+        """The generated source around each diagnostic, numbered, the line itself marked '>'."""
+        lines, blocks = self.source.splitlines(), []
+        for line, col in self.locations()[:max_locations]:
+            block = [f"{self.filename or 'source'}:{line}:{col}"]
+            for n in range(max(1, line - context), min(len(lines), line + context) + 1):
+                block.append(f"{'>' if n == line else ' '}{n:5d} | {lines[n - 1]}")
+            blocks.append("\n".join(block))
+        return "\n\n".join(blocks)
+
+    def _message(self) -> str:
+        ctx = self.source_context()
+        status = "" if self.returncode is None else f" (exit {self.returncode})"
+        return (f"C++ compilation failed{status}\ncommand: {shlex.join(self.command)}\n"
+                f"{self.stderr.rstrip()}" + (f"\n\ngenerated source:\n{ctx}" if ctx else ""))
+
+
+# ----------------------------------------------------------------------------- toolchain
+@dataclass(frozen=True)
+class Toolchain:
+    cxx: tuple[str, ...]       # argv prefix from $CXX (may be e.g. "ccache g++")
+    path: str                  # the resolved compiler program
+    version: str               # its --version output
+    target: str                # what -march=native expands to here
+    includes: tuple[str, ...]  # Python, NumPy and runtime header directories
+    fingerprint: str           # sha256 over all of the above, flags, headers, Python/NumPy ABI
+
+
+_toolchains: dict[str, Toolchain | CompilerUnavailable] = {}
 
 
 def compiler() -> str:
-    return os.environ.get("CXX", "g++")
+    """The compiler command: $CXX, else g++ (read at call time)."""
+    return os.environ.get("CXX") or "g++"
 
 
-@lru_cache(maxsize=8)
-def compiler_version(cxx: str) -> str:
-    out = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=30)
-    if out.returncode:
-        raise OSError(out.stderr)
-    return out.stdout.splitlines()[0]
-
-
-@lru_cache(maxsize=8)
-def _available(cxx: str) -> tuple[bool, str]:
+def _numpy_abi() -> tuple[str, int]:
+    import numpy
     try:
-        return True, compiler_version(cxx)
-    except (OSError, subprocess.SubprocessError, IndexError) as e:
-        return False, f"the C++ compiler {cxx!r} does not run: {e}"
+        from numpy._core.multiarray import _get_ndarray_c_version
+    except ImportError:  # NumPy 1.x
+        from numpy.core.multiarray import _get_ndarray_c_version
+    return numpy.__version__, int(_get_ndarray_c_version())
+
+
+def _probe(cxx_env: str) -> Toolchain:
+    import numpy
+    cxx = tuple(shlex.split(cxx_env))
+    path = shutil.which(cxx[0]) if cxx else None
+    if not path:
+        raise CompilerUnavailable(f"the C++ compiler {cxx_env!r} is not on PATH (set $CXX)")
+    try:
+        ver = subprocess.run([*cxx, "--version"], capture_output=True, text=True, timeout=60)
+        # -### prints what -march=native expands to without compiling: a cache shared over
+        # NFS by machines with different CPUs must not hand one the other's instructions.
+        tgt = subprocess.run([*cxx, "-march=native", "-###", "-E", "-x", "c++", os.devnull],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise CompilerUnavailable(f"the C++ compiler {cxx_env!r} does not run: {e}") from e
+    if ver.returncode != 0:
+        raise CompilerUnavailable(f"`{shlex.join([*cxx, '--version'])}` failed:\n{ver.stderr}")
+    target = "\n".join(ln for ln in tgt.stderr.splitlines() if "cc1" in ln) or tgt.stderr
+    includes = (sysconfig.get_paths()["include"], numpy.get_include(), str(HERE))
+    if not os.path.exists(os.path.join(includes[0], "Python.h")):
+        raise CompilerUnavailable(f"Python.h is not in {includes[0]}: install the Python "
+                                  "development headers (e.g. python3-dev)")
+    headers = {p.name: p.read_text() for p in sorted(HERE.glob("*.h"))}
+    abi = [sys.implementation.cache_tag, sysconfig.get_config_var("EXT_SUFFIX"), _numpy_abi()]
+    fp = json.dumps([list(cxx), path, ver.stdout, target, FLAGS, LIBS, includes, headers, abi])
+    return Toolchain(cxx, path, ver.stdout.strip(), target, includes,
+                     hashlib.sha256(fp.encode()).hexdigest())
+
+
+def toolchain() -> Toolchain:
+    """The probed compiler for the current $CXX; probed once per process per value."""
+    cxx_env = compiler()
+    tc = _toolchains.get(cxx_env)
+    if tc is None:
+        try:
+            tc = _probe(cxx_env)
+        except CompilerUnavailable as e:
+            tc = e
+        _toolchains[cxx_env] = tc
+    if isinstance(tc, CompilerUnavailable):
+        raise tc
+    return tc
 
 
 def compiler_available() -> tuple[bool, str]:
-    """(True, version) when the compiler runs, else (False, why)."""
-    return _available(compiler())
+    """(True, "<path>: <version line>") when the compiler runs, else (False, why)."""
+    try:
+        tc = toolchain()
+    except CompilerUnavailable as e:
+        return False, str(e)
+    return True, f"{tc.path}: {tc.version.splitlines()[0] if tc.version else '?'}"
 
 
-def _includes():
-    return [f"-I{sysconfig.get_paths()['include']}", f"-I{np.get_include()}", f"-I{HERE}"]
+# ----------------------------------------------------------------------------- compile
+def module_key(source: str, extra_flags: Sequence[str] = ()) -> str:
+    """The cache key: sha256 over the toolchain fingerprint, extra flags and the source."""
+    h = hashlib.sha256(toolchain().fingerprint.encode())
+    h.update(json.dumps(list(extra_flags)).encode() + b"\0")
+    h.update(source.encode())
+    return h.hexdigest()
 
 
-@lru_cache(maxsize=1)
-def _abi() -> str:
-    runtime = "".join(p.read_text() for p in sorted(HERE.glob("*.h")))
-    return "|".join([sys.implementation.cache_tag, sysconfig.get_config_var("EXT_SUFFIX") or "",
-                     np.__version__, runtime])
+def module_name(key: str) -> str:
+    return f"symnb_{key[:20]}"
 
 
-def compile_module(source: str, force=False, verbose=False):
-    """Compile (or fetch from the cache) the extension module whose C++ is `source`."""
-    cxx = compiler()
-    ok, version = compiler_available()
-    if not ok:
-        raise CompileError([cxx], version, source)
-    key = hashlib.sha256("\0".join([source, cxx, version, " ".join(FLAGS + LIBS), _abi()]).encode()).hexdigest()
-    name = f"symnb_{key[:20]}"
-    so_name = name + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
+def build_command(name: str, so_file: str, extra_flags: Sequence[str] = ()) -> list[str]:
+    """The argv run inside the build directory, which holds `<name>.cpp`."""
+    tc = toolchain()
+    # Libraries after the source file, or the linker drops them as unused.
+    return [*tc.cxx, *FLAGS, *(f"-I{d}" for d in tc.includes), f"-DSYMNB_MODULE={name}",
+            f"{name}.cpp", *extra_flags, *LIBS, "-o", so_file]
 
-    def build(tmp: Path):
-        src = tmp / f"{name}.cpp"
-        src.write_text(source)
-        cmd = [cxx, *FLAGS, *_includes(), f"-DSYMNB_MODULE={name}", str(src), "-o", str(tmp / so_name), *LIBS]
-        if verbose:
-            print(" ".join(cmd))
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if verbose and (out.stdout or out.stderr):
-            print(out.stdout + out.stderr)
-        if out.returncode:
-            raise CompileError(cmd, out.stderr, source)
-        return {"module": name, "compiler": version, "flags": list(FLAGS), "source_bytes": len(source)}
 
-    def load(entry: Path, meta: dict):
-        spec = importlib.util.spec_from_file_location(
-            name, entry / so_name, loader=importlib.machinery.ExtensionFileLoader(name, str(entry / so_name)))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+def _build(workdir: Path, source: str, name: str, extra_flags: Sequence[str], verbose: bool) -> dict:
+    src = f"{name}.cpp"
+    (workdir / src).write_text(source, encoding="utf-8")
+    # A new file name per build: a process that loaded an older build of this key would
+    # otherwise get the old, still-mapped library back from dlopen for the same path.
+    so = f"{name}-{secrets.token_hex(4)}.so"
+    cmd = build_command(name, so, extra_flags)
+    if verbose:
+        print(shlex.join(cmd), flush=True)
+    t0 = time.perf_counter()
+    # Relative file names keep build-dir paths out of diagnostics: `symnb_x.cpp:12:5: error`.
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if verbose:
+        print(proc.stdout + proc.stderr, end="", flush=True)
+        print(f"symnb: compiled {name} in {seconds:.2f} s", flush=True)
+    if proc.returncode != 0:
+        raise CompileError(cmd, proc.stderr, source, src, proc.returncode)
+    tc = toolchain()
+    return {"module": name, "so": so, "source": src, "compiler": tc.path,
+            "compiler_version": tc.version.splitlines()[0] if tc.version else "",
+            "flags": [*FLAGS, *extra_flags, *LIBS], "source_size": len(source),
+            "compile_seconds": seconds, "compiler_output": proc.stderr[-20000:]}
 
-    return cache.get_or_build(key, build, load, force=force)
+
+def _load(entry: Path, meta: dict) -> ModuleType:
+    name, so = meta["module"], meta["so"]
+    if Path(so).name != so or not name.isidentifier():
+        raise ValueError(f"bad record in {entry / cache.META}")
+    path = str(entry / so)
+    loader = ExtensionFileLoader(name, path)
+    module = module_from_spec(spec_from_file_location(name, path, loader=loader))
+    loader.exec_module(module)
+    return module
+
+
+def compile_module(source: str, force: bool = False, verbose: bool = False,
+                   extra_flags: Sequence[str] = ()) -> ModuleType:
+    """Compile `source` (see the module docstring for SYMNB_MODULE) and load it.
+
+    Cached on disk under module_key() and in memory for this process, so an identical
+    source again costs a hash and a dict lookup. force=True rebuilds and replaces the
+    entry; verbose=True prints the command and the compiler's output. Raises
+    CompileError when the compiler fails, CompilerUnavailable when there is none.
+    """
+    key = module_key(source, extra_flags)
+    name = module_name(key)
+    return cache.get_or_build(
+        key, lambda workdir: _build(workdir, source, name, extra_flags, verbose), _load,
+        force=force, verbose=verbose)

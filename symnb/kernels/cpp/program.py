@@ -44,12 +44,13 @@ class CppProgram(Program):
         self.source = rendered.source
         self.fallback_nodes = rendered.fallbacks
         self.module = compile_module(rendered.source)
-        self.module.init(tuple(rendered.constants), tuple(_fallback(n) for n in rendered.fallbacks),
-                         *blas_pointers())
+        self.module.set_blas(*blas_pointers())
+        self.state = self.module.new_state(tuple(rendered.constants),
+                                           tuple(_fallback(n) for n in rendered.fallbacks), tuple(rendered.wheres))
         self._run = self.module.run
 
     def __call__(self, args):
-        outputs = self._run(*args)
+        outputs = self._run(self.state, *args)
         # Never hand out an array that aliases a caller's input or a shared value.
         return [np.array(o) if any(np.may_share_memory(o, a) for a in args) else o for o in outputs]
 

@@ -34,6 +34,13 @@ class Rendered:
     source: str
     fallbacks: list = field(default_factory=list)     # nodes run by their Python implementation
     constants: list = field(default_factory=list)     # arrays handed to the module at load
+    # Node descriptions for error messages, handed over at load: the user's line is not part
+    # of the source, so rebuilding the same graph from another cell hits the cache.
+    wheres: list = field(default_factory=list)
+
+    def where(self, node) -> str:
+        self.wheres.append(describe(node))
+        return f"PyUnicode_AsUTF8(PyTuple_GET_ITEM(wheres, {len(self.wheres) - 1}))"
 
 
 def _inner_graph(node):
@@ -113,7 +120,7 @@ class CppRenderer:
                 var_names[id(o)] = name
                 decls.append(f"PyArrayObject* {name} = NULL;")
                 outs.append(name)
-            code = self.node_code(node, ins, outs, slots)
+            code = self.node_code(node, ins, outs, slots, out.where(node))
             if code is None:
                 code = self.fallback(node, ins, outs, out)
             body.append(f"// {node.op.name}\n{{\n{code}\n}}")
@@ -123,18 +130,18 @@ class CppRenderer:
             ret.append(f"Py_INCREF({r}); PyTuple_SET_ITEM(result, {k}, (PyObject*){r});")
         locals_ = [f"v{k}" for k in range(counter[0])]
         out.source = MODULE.format(
-            n_inputs=n_in, slots="\n".join(f"static PyArrayObject* {s} = NULL;" for s in slots),
+            n_inputs=n_in, n_slots=max(len(slots), 1),
             decls="\n    ".join(decls), body="\n    ".join(body), ret="\n    ".join(ret),
             cleanup="\n    ".join(f"Py_XDECREF({v});" for v in locals_))
         return out
 
     # -- per-op code -------------------------------------------------------------------
-    def node_code(self, node, ins, outs, slots):
+    def node_code(self, node, ins, outs, slots, where):
         if isinstance(node.op, (Elemwise, Fused)):
-            return self.elementwise(node, ins, outs, slots)
+            return self.elementwise(node, ins, outs, slots, where)
         if isinstance(node.op, (Dot, Gemm, Gemv)) and node.outputs[0].dtype in ("float32", "float64") and \
                 all(i.dtype == node.outputs[0].dtype for i in node.inputs if i.ndim):
-            return self.blas(node, ins, outs, slots)
+            return self.blas(node, ins, outs, slots, where)
         return None
 
     def fallback(self, node, ins, outs, rendered):
@@ -148,7 +155,7 @@ class CppRenderer:
         lines.append("Py_DECREF(r);")
         return "\n".join(lines)
 
-    def elementwise(self, node, ins, outs, slots):
+    def elementwise(self, node, ins, outs, slots, where):
         code = loop_body(node)
         if code is None:
             return None
@@ -161,17 +168,16 @@ class CppRenderer:
         for v in node.inputs:
             flags = [1 if s == 1 else 0 for s in v.type.shape] + [0] * (32 - v.ndim)
             bc.extend(flags)
-        where = c_string(describe(node))
         destroy = dict(getattr(node.op, "destroy_map", {}) or {})
-        lines = [f"static const char* where = {where};",
+        lines = [f"const char* where = {where};",
                  f"PyArrayObject* in[] = {{{', '.join(ins) or 'NULL'}}};",
                  f"static const signed char bc[] = {{{', '.join(map(str, bc)) or '0'}}};",
                  f"npy_intp dims[{max(nd, 1)}];",
                  f"if (symnb_broadcast({nd}, dims, {nin}, in, bc, where) < 0) goto fail;"]
         for k, (o, var) in enumerate(zip(outs, node.outputs)):
-            slot = f"slot_{o}"
-            slots.append(slot)
-            alloc = f"{o} = symnb_buffer(&{slot}, {nd}, dims, {NPY[var.dtype]});"
+            slot = f"&slots[{len(slots)}]"
+            slots.append(o)
+            alloc = f"{o} = symnb_buffer({slot}, {nd}, dims, {NPY[var.dtype]});"
             if k in destroy:
                 j = destroy[k]
                 alloc = (f"if (PyArray_IS_C_CONTIGUOUS({ins[j]}) && PyArray_NDIM({ins[j]}) == {nd} && "
@@ -212,16 +218,15 @@ class CppRenderer:
                   "if (symnb_check_flag(err, where) < 0) goto fail;"]
         return "\n".join(lines)
 
-    def blas(self, node, ins, outs, slots):
+    def blas(self, node, ins, outs, slots, where):
         dtype = node.outputs[0].dtype
         p = "d" if dtype == "float64" else "s"
         T = CTYPE[dtype]
         o = outs[0]
-        slot = f"slot_{o}"
-        slots.append(slot)
-        where = c_string(describe(node))
+        slot = f"&slots[{len(slots)}]"
+        slots.append(o)
         op = node.op
-        lines = [f"static const char* where = {where};"]
+        lines = [f"const char* where = {where};"]
         if isinstance(op, Dot):
             a, b = node.inputs
             A, B = ins
@@ -261,11 +266,11 @@ class CppRenderer:
                       + ") { Py_DECREF(A); Py_DECREF(B); symnb_raise(PyExc_ValueError, where, "
                       "\"gemm: the accumulator has the wrong shape\"); goto fail; }"]
             own = (f"if ({'1' if inplace else '0'} && PyArray_IS_C_CONTIGUOUS({C_init})) {{ {o} = {C_init}; "
-                   f"Py_INCREF({o}); }} else {{ {o} = symnb_buffer(&{slot}, {nd}, dims, {NPY[dtype]}); "
+                   f"Py_INCREF({o}); }} else {{ {o} = symnb_buffer({slot}, {nd}, dims, {NPY[dtype]}); "
                    f"if ({o} && PyArray_CopyInto({o}, {C_init}) < 0) {{ Py_DECREF({o}); {o} = NULL; }} }}")
             lines.append(own)
         else:
-            lines.append(f"{o} = symnb_buffer(&{slot}, {nd}, dims, {NPY[dtype]});")
+            lines.append(f"{o} = symnb_buffer({slot}, {nd}, dims, {NPY[dtype]});")
         lines.append(f"if (!{o}) {{ Py_DECREF(A); Py_DECREF(B); goto fail; }}")
         if nd == 2:
             lines += ["int ta, tb; blasint lda, ldb;",
@@ -297,15 +302,37 @@ class CppRenderer:
 MODULE = r"""
 #include "runtime.h"
 
-static PyObject* consts = NULL;      // tuple of constant arrays
-static PyObject* fallbacks = NULL;   // tuple of callables for nodes run in Python
-{slots}
+// One module may serve several functions with the same code: everything that differs
+// (constants, Python fallbacks, node descriptions, reusable buffers) lives in a state
+// tuple made by new_state() and passed as the first argument of run().
+static void free_slots(PyObject* capsule) {{
+    PyArrayObject** s = (PyArrayObject**)PyCapsule_GetPointer(capsule, NULL);
+    for (int k = 0; k < {n_slots}; k++) Py_XDECREF(s[k]);
+    free(s);
+}}
 
-static PyObject* run(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {{
-    if (nargs != {n_inputs}) {{
-        PyErr_Format(PyExc_TypeError, "expected {n_inputs} arguments, got %zd", nargs);
+static PyObject* new_state(PyObject* self, PyObject* a) {{
+    PyObject *c, *f, *w;
+    if (!PyArg_ParseTuple(a, "O!O!O!", &PyTuple_Type, &c, &PyTuple_Type, &f, &PyTuple_Type, &w)) return NULL;
+    PyArrayObject** s = (PyArrayObject**)calloc({n_slots}, sizeof(PyArrayObject*));
+    if (!s) return PyErr_NoMemory();
+    PyObject* cap = PyCapsule_New(s, NULL, free_slots);
+    if (!cap) {{ free(s); return NULL; }}
+    return Py_BuildValue("(OOON)", c, f, w, cap);
+}}
+
+static PyObject* run(PyObject* self, PyObject* const* argv, Py_ssize_t nargs) {{
+    if (nargs != {n_inputs} + 1 || !PyTuple_Check(argv[0]) || PyTuple_GET_SIZE(argv[0]) != 4) {{
+        PyErr_Format(PyExc_TypeError, "run(state, *args) expects a state and {n_inputs} arguments");
         return NULL;
     }}
+    PyObject* consts = PyTuple_GET_ITEM(argv[0], 0);
+    PyObject* fallbacks = PyTuple_GET_ITEM(argv[0], 1);
+    PyObject* wheres = PyTuple_GET_ITEM(argv[0], 2);
+    PyArrayObject** slots = (PyArrayObject**)PyCapsule_GetPointer(PyTuple_GET_ITEM(argv[0], 3), NULL);
+    if (!slots) return NULL;
+    PyObject* const* args = argv + 1;
+    (void)consts; (void)fallbacks; (void)wheres; (void)args;
     PyObject* ret = NULL;
     {decls}
     {body}
@@ -318,20 +345,18 @@ fail:
     return ret;
 }}
 
-static PyObject* init(PyObject* self, PyObject* a) {{
-    PyObject *c, *f; unsigned long long p[6];
-    if (!PyArg_ParseTuple(a, "O!O!KKKKKK", &PyTuple_Type, &c, &PyTuple_Type, &f,
-                          &p[0], &p[1], &p[2], &p[3], &p[4], &p[5])) return NULL;
-    Py_XDECREF(consts); Py_XDECREF(fallbacks);
-    Py_INCREF(c); Py_INCREF(f); consts = c; fallbacks = f;
+static PyObject* set_blas(PyObject* self, PyObject* a) {{
+    unsigned long long p[6];
+    if (!PyArg_ParseTuple(a, "KKKKKK", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5])) return NULL;
     blas_dgemm = (gemm_d_t)p[0]; blas_sgemm = (gemm_s_t)p[1]; blas_dgemv = (gemv_d_t)p[2];
     blas_sgemv = (gemv_s_t)p[3]; blas_ddot = (dot_d_t)p[4]; blas_sdot = (dot_s_t)p[5];
     Py_RETURN_NONE;
 }}
 
 static PyMethodDef methods[] = {{
-    {{"run", (PyCFunction)(void(*)(void))run, METH_FASTCALL, "run the compiled graph"}},
-    {{"init", init, METH_VARARGS, "constants, fallbacks, BLAS pointers"}},
+    {{"run", (PyCFunction)(void(*)(void))run, METH_FASTCALL, "run(state, *inputs): the compiled graph"}},
+    {{"new_state", new_state, METH_VARARGS, "new_state(constants, fallbacks, wheres)"}},
+    {{"set_blas", set_blas, METH_VARARGS, "BLAS entry points"}},
     {{NULL, NULL, 0, NULL}}
 }};
 static struct PyModuleDef moddef = {{PyModuleDef_HEAD_INIT, SYMNB_STR(SYMNB_MODULE), NULL, -1, methods}};
