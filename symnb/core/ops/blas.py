@@ -155,15 +155,16 @@ def _prod(entries):
 
 
 @dataclass(frozen=True)
-class Gemm(Op):
-    """beta*C + alpha*(A @ B) for matrices; inputs (C, alpha, A, B, beta), scalars alpha/beta.
+class _ScaledProduct(Op):
+    """beta*C + alpha*(A @ B) with inputs (C, alpha, A, B, beta); `inplace` overwrites C.
 
-    Made by the specialize pass after differentiation (it has no gradient). With
-    `inplace=True` the output overwrites C's buffer: `destroy_map` says output 0 destroys
-    input 0, which backends honour and the reference backend may ignore.
+    Made by the specialize pass after differentiation (no gradient). `destroy_map` says
+    output 0 destroys input 0 when in place; backends honour it, the reference ignores it.
     """
 
     inplace: bool = False
+    kind = "gemm"
+    ndims = (2, 2, 2)        # C, A, B
 
     @property
     def destroy_map(self):
@@ -171,14 +172,14 @@ class Gemm(Op):
 
     @property
     def name(self):
-        return "gemm" + ("{inplace}" if self.inplace else "")
+        return self.kind + ("{inplace}" if self.inplace else "")
 
     def infer(self, C, alpha, A, B, beta):
-        if A.ndim != 2 or B.ndim != 2 or C.ndim != 2 or alpha.ndim or beta.ndim:
-            raise TypeError("gemm takes matrices C, A, B and scalars alpha, beta")
-        _check_inner(A, B, 1, 0, "gemm")
+        if (C.ndim, A.ndim, B.ndim) != self.ndims or alpha.ndim or beta.ndim:
+            raise TypeError(f"{self.kind} takes C, A, B with {self.ndims} dimensions and scalars alpha, beta")
+        _check_inner(A, B, 1, 0, self.kind)
         if len({C.dtype, A.dtype, B.dtype}) != 1:
-            raise TypeError("gemm: C, A and B must share one float dtype")
+            raise TypeError(f"{self.kind}: C, A and B must share one float dtype")
         return [C.type]
 
     def perform(self, C, alpha, A, B, beta):
@@ -186,26 +187,13 @@ class Gemm(Op):
 
 
 @dataclass(frozen=True)
-class Gemv(Op):
-    """beta*y + alpha*(A @ x); inputs (y, alpha, A, x, beta). `inplace` overwrites y."""
+class Gemm(_ScaledProduct):
+    """beta*C + alpha*(A @ B) for matrices (BLAS gemm)."""
 
-    inplace: bool = False
 
-    @property
-    def destroy_map(self):
-        return {0: 0} if self.inplace else {}
+@dataclass(frozen=True)
+class Gemv(_ScaledProduct):
+    """beta*y + alpha*(A @ x) for a matrix and vectors (BLAS gemv); inputs (y, alpha, A, x, beta)."""
 
-    @property
-    def name(self):
-        return "gemv" + ("{inplace}" if self.inplace else "")
-
-    def infer(self, y, alpha, A, x, beta):
-        if A.ndim != 2 or x.ndim != 1 or y.ndim != 1 or alpha.ndim or beta.ndim:
-            raise TypeError("gemv takes a matrix A, vectors x, y and scalars alpha, beta")
-        _check_inner(A, x, 1, 0, "gemv")
-        if len({y.dtype, A.dtype, x.dtype}) != 1:
-            raise TypeError("gemv: y, A and x must share one float dtype")
-        return [y.type]
-
-    def perform(self, y, alpha, A, x, beta):
-        return ((beta * y + alpha * np.dot(A, x)).astype(y.dtype),)
+    kind = "gemv"
+    ndims = (1, 2, 1)

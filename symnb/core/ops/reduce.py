@@ -115,32 +115,16 @@ def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001
     return out if dtype is None else E.cast(out, dtype)
 
 
-def prod(x, axis=None, keepdims=False):
-    return reduce_("prod", x, axis, keepdims)
+def _reducer(kind):
+    def reduction(x, axis=None, keepdims=False):
+        return reduce_(kind, x, axis, keepdims)
+    reduction.__name__ = kind
+    reduction.__doc__ = f"np.{kind}(x, axis, keepdims=...) as a graph node."
+    return reduction
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    return reduce_("max", x, axis, keepdims)
-
-
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    return reduce_("min", x, axis, keepdims)
-
-
-def argmax(x, axis=None, keepdims=False):
-    return reduce_("argmax", x, axis, keepdims)
-
-
-def argmin(x, axis=None, keepdims=False):
-    return reduce_("argmin", x, axis, keepdims)
-
-
-def all(x, axis=None, keepdims=False):  # noqa: A001
-    return reduce_("all", x, axis, keepdims)
-
-
-def any(x, axis=None, keepdims=False):  # noqa: A001
-    return reduce_("any", x, axis, keepdims)
+prod, max, min, argmax, argmin, all, any = (  # noqa: A001  (symbolic versions shadow builtins)
+    _reducer(k) for k in ("prod", "max", "min", "argmax", "argmin", "all", "any"))
 
 
 def _count(x, axis):
