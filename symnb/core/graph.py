@@ -81,6 +81,9 @@ class Variable(TensorOperators):
         return self.__repr__()
 
     def _repr_latex_(self):
+        # Past a few hundred nodes a formula is unreadable: Jupyter then shows the text repr.
+        if len(toposort([self])) > 300:
+            return None
         from .printing import latex
         return f"$${latex(self)}$$"
 

@@ -8,37 +8,53 @@ from __future__ import annotations
 import io
 import sys
 
-import numpy as np
+from .graph import Constant, Variable, as_variable, replace, toposort
+from .ops import (Alloc, DimShuffle, Elemwise, Fused, IncSubtensor, Join, MakeVector, Reduce, Reshape,
+                  Shape, Softmax, LogSoftmax, Subtensor, apply_op)
 
-from .graph import Constant, Variable, toposort
+# Python's own precedence levels, so pp's output reads (and parses) as Python would.
+CMP, OR, XOR, AND, ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 10, 20, 30, 40, 100
+# scalar op -> (symbol, precedence, associativity); None: comparisons chain, never group.
+INFIX = {"add": ("+", ADD, "left"), "sub": ("-", ADD, "left"), "mul": ("*", MUL, "left"),
+         "true_div": ("/", MUL, "left"), "int_div": ("//", MUL, "left"), "mod": ("%", MUL, "left"),
+         "pow": ("**", POW, "right"), "lt": ("<", CMP, None), "le": ("<=", CMP, None),
+         "gt": (">", CMP, None), "ge": (">=", CMP, None), "eq": ("==", CMP, None),
+         "neq": ("!=", CMP, None), "and_": ("&", AND, "left"), "xor": ("^", XOR, "left"),
+         "or_": ("|", OR, "left")}
+PREFIX = {"neg": "-", "invert": "~"}
+INLINE_SIZE = 6     # constants with at most this many elements are printed in full
 
-# Infix operators: scalar op name -> (symbol, precedence, associativity).
-INFIX = {"add": ("+", 10, "left"), "sub": ("-", 10, "left"), "mul": ("*", 20, "left"),
-         "true_div": ("/", 20, "left"), "int_div": ("//", 20, "left"), "mod": ("%", 20, "left"),
-         "pow": ("**", 40, "right"), "lt": ("<", 5, None), "le": ("<=", 5, None), "gt": (">", 5, None),
-         "ge": (">=", 5, None), "eq": ("==", 5, None), "neq": ("!=", 5, None),
-         "and_": ("&", 4, "left"), "xor": ("^", 3, "left"), "or_": ("|", 2, "left")}
-PREFIX = {"neg": ("-", 30), "invert": ("~", 30)}
-ATOM = 100
 
-
-def _outputs(obj) -> list:
+def graph_outputs(obj) -> list:
+    """The variables to show: a variable, a list of them, or a compiled function's outputs."""
     if isinstance(obj, Variable):
         return [obj]
-    if hasattr(obj, "fgraph"):          # a compiled Function: its rewritten outputs and updates
+    if hasattr(obj, "fgraph"):          # a compiled Function: rewritten outputs, then updates
         return list(obj.fgraph.outputs)
-    return list(obj)
+    return [as_variable(o) for o in obj]
+
+
+def expand_fused(outputs) -> list:
+    """The same graph with each Fused node replaced by the elementwise expression it computes."""
+    memo: dict[int, Variable] = {}
+    for node in toposort(outputs):
+        ins = [memo.get(id(i), i) for i in node.inputs]
+        if isinstance(node.op, Fused):
+            outs = replace(list(node.op.inner_outputs), dict(zip(node.op.inner_inputs, ins)))
+        elif any(a is not b for a, b in zip(ins, node.inputs)):
+            outs = apply_op(node.op, ins, trace=node.trace, as_list=True)
+        else:
+            continue
+        memo.update((id(o), n) for o, n in zip(node.outputs, outs))
+    return [memo.get(id(v), v) for v in outputs]
 
 
 def format_constant(c: Constant) -> str:
     d = c.data
     if d.ndim == 0:
-        v = d.item()
-        if isinstance(v, float):
-            return repr(float(v)) if np.isfinite(v) else {np.inf: "inf", -np.inf: "-inf"}.get(v, "nan")
-        return repr(v)
-    if d.size <= 6:
-        return np.array2string(d, separator=", ")
+        return repr(d.item())
+    if d.size <= INLINE_SIZE:
+        return repr(d.tolist())
     return f"Constant{{{c.type}}}"
 
 
@@ -51,7 +67,7 @@ def leaf_str(v: Variable) -> str:
 
 
 def short_str(v: Variable) -> str:
-    """One-line description for repr(): pp for small graphs, the op otherwise."""
+    """What repr() shows: pp for small graphs, the op and type otherwise."""
     if v.owner is None:
         return leaf_str(v)
     if len(toposort([v])) <= 12:
@@ -59,147 +75,248 @@ def short_str(v: Variable) -> str:
     return f"{v.owner.op}(...) : {v.type}"
 
 
-def _index_str(idx, parts) -> str:
+def index_parts(idx, parts) -> list[str]:
+    """Text of each index entry (see ops.subtensor): ints, slices, symbolic scalars, arrays."""
     it = iter(parts)
     out = []
     for e in idx:
         if isinstance(e, tuple):
             start, stop, step = [next(it) if p == "?" else ("" if p is None else str(p)) for p in e[1:]]
-            s = f"{start}:{stop}" + (f":{step}" if step else "")
-            out.append(s)
+            out.append(f"{start}:{stop}" + (f":{step}" if step else ""))
         elif e in ("?", "a"):
             out.append(next(it))
         else:
             out.append(str(e))
-    return ", ".join(out)
+    return out
+
+
+def _is_trivial(v: Variable) -> bool:
+    """A node so small that naming it would not help: -x, x.T, x[0], x.shape, cast(x)."""
+    node = v.owner
+    if node is None:
+        return True
+    if any(i.owner is not None for i in node.inputs):
+        return False
+    op = node.op
+    return isinstance(op, (Alloc, DimShuffle, Shape, Subtensor)) or \
+        (isinstance(op, Elemwise) and (op.scalar in PREFIX or op.scalar == "cast"))
 
 
 class _Printer:
-    """Infix printer: shared non-trivial subexpressions get a name, used once each."""
+    """Infix printer: each non-trivial subexpression used twice or more is named once.
+
+    Texts are built bottom-up in topological order (no recursion, so a sum of a thousand
+    terms prints); a named node's text is its name wherever it is used.
+    """
 
     def __init__(self, outputs):
-        self.names: dict[int, str] = {}
-        self.lines: list[str] = []
+        nodes = toposort(outputs)
         uses: dict[int, int] = {}
-        for node in toposort(outputs):
-            for i in node.inputs:
-                uses[id(i)] = uses.get(id(i), 0) + 1
-        for o in outputs:
-            uses[id(o)] = uses.get(id(o), 0) + 1
-        self.shared = {k for k, n in uses.items() if n > 1}
+        for v in [i for node in nodes for i in node.inputs] + list(outputs):
+            uses[id(v)] = uses.get(id(v), 0) + 1
+        self.taken = {v.name for node in nodes for v in node.inputs if v.name and v.owner is None}
+        self.lines: list[str] = []
+        self.done: dict[int, tuple[str, int]] = {}
+        for node in nodes:
+            for o in node.outputs:
+                text, prec = self.node_expr(o)
+                if uses.get(id(o), 0) > 1 and not _is_trivial(o):
+                    name = self.fresh(o)
+                    self.lines.append(f"{name} = {text}")
+                    text, prec = name, ATOM
+                self.done[id(o)] = (text, prec)
 
-    def expr(self, v: Variable, top=False) -> tuple[str, int]:
+    def fresh(self, v: Variable) -> str:
+        name, k = v.name, len(self.lines)
+        while not name or name in self.taken:
+            name, k = f"t{k}", k + 1
+        self.taken.add(name)
+        return name
+
+    def expr(self, v: Variable) -> tuple[str, int]:
         if v.owner is None:
-            return leaf_str(v), ATOM
-        if id(v) in self.names:
-            return self.names[id(v)], ATOM
-        text, prec = self.node_expr(v)
-        if id(v) in self.shared and not top:
-            name = v.name or f"t{len(self.names)}"
-            self.names[id(v)] = name
-            self.lines.append(f"{name} = {text}")
-            return name, ATOM
-        return text, prec
+            text = leaf_str(v)
+            return text, (UNARY if text.startswith("-") else ATOM)
+        return self.done[id(v)]
 
     def sub(self, v, min_prec, strict=False) -> str:
         text, prec = self.expr(v)
         return f"({text})" if prec < min_prec or (strict and prec == min_prec) else text
 
+    def arg(self, v) -> str:
+        return self.expr(v)[0]
+
+    def shape_arg(self, v) -> str:
+        """A shape vector reads best as a tuple: (2, -1)."""
+        if isinstance(v, Constant) and v.ndim == 1:
+            items = [str(s) for s in v.data.tolist()]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return self.arg(v)
+
     def node_expr(self, v) -> tuple[str, int]:
         node = v.owner
         op, ins = node.op, node.inputs
-        kind = type(op).__name__
-        if kind == "Elemwise" and op.scalar in INFIX and len(ins) >= 2:
-            sym, prec, assoc = INFIX[op.scalar]
-            parts = [self.sub(ins[0], prec, strict=assoc == "right" or assoc is None)]
-            parts += [self.sub(i, prec, strict=assoc != "right") for i in ins[1:]]
-            return f" {sym} ".join(parts), prec
-        if kind == "Elemwise" and op.scalar in PREFIX:
-            sym, prec = PREFIX[op.scalar]
-            return sym + self.sub(ins[0], prec + 1), prec
-        if kind == "Elemwise" and op.scalar == "cast":
-            return f"cast({self.expr(ins[0])[0]}, {op.params[0]})", ATOM
-        if kind == "Reduce":
+        if isinstance(op, Elemwise):
+            return self.elemwise(op, ins)
+        if isinstance(op, Reduce):
             axis = "" if len(op.axis) == ins[0].ndim else \
                 f", axis={op.axis[0] if len(op.axis) == 1 else op.axis}"
-            return f"{op.kind}({self.expr(ins[0])[0]}{axis}{', keepdims=True' if op.keepdims else ''})", ATOM
-        if kind == "DimShuffle":
-            x = self.sub(ins[0], ATOM)
-            if op.order == tuple(reversed(range(ins[0].ndim))) and ins[0].ndim == 2:
-                return f"{x}.T", ATOM
-            if "x" in op.order and [o for o in op.order if o != "x"] == list(range(ins[0].ndim)):
-                return f"{x}[{', '.join('None' if o == 'x' else ':' for o in op.order)}]", ATOM
-            return f"dimshuffle({self.expr(ins[0])[0]}, {op.order})", ATOM
-        if kind in ("Subtensor",):
-            parts = [self.expr(i)[0] for i in ins[1:]]
-            return f"{self.sub(ins[0], ATOM)}[{_index_str(op.idx, parts)}]", ATOM
-        if kind == "Shape":
+            return f"{op.kind}({self.arg(ins[0])}{axis}{', keepdims=True' if op.keepdims else ''})", ATOM
+        if isinstance(op, DimShuffle):
+            return self.dimshuffle(op, ins[0])
+        if isinstance(op, Subtensor):
+            return f"{self.sub(ins[0], ATOM)}[{', '.join(index_parts(op.idx, map(self.arg, ins[1:])))}]", ATOM
+        if isinstance(op, IncSubtensor):
+            where = ", ".join(index_parts(op.idx, map(self.arg, ins[2:])))
+            return f"{op.name.split('{')[0]}({self.sub(ins[0], ATOM)}[{where}], {self.arg(ins[1])})", ATOM
+        if isinstance(op, Shape):
             return f"{self.sub(ins[0], ATOM)}.shape", ATOM
-        if kind == "MakeVector":
-            return "(" + ", ".join(self.expr(i)[0] for i in ins) + ("," if len(ins) == 1 else "") + ")", ATOM
-        args = ", ".join(self.expr(i)[0] for i in ins)
-        name = op.scalar if kind == "Elemwise" else op.name
-        text = f"{name}({args})"
-        if len(node.outputs) > 1:
-            text += f"[{v.index}]"
-        return text, ATOM
+        if isinstance(op, MakeVector):
+            return "(" + ", ".join(map(self.arg, ins)) + ("," if len(ins) == 1 else "") + ")", ATOM
+        if isinstance(op, (Reshape, Alloc)):
+            return f"{op.name}({self.arg(ins[0])}, {self.shape_arg(ins[1])})", ATOM
+        if isinstance(op, Join):
+            return f"concatenate([{', '.join(map(self.arg, ins))}], axis={op.axis})", ATOM
+        if isinstance(op, (Softmax, LogSoftmax)):
+            axis = "" if op.axis == ins[0].ndim - 1 else f", axis={op.axis}"
+            return f"{op.name}({self.arg(ins[0])}{axis})", ATOM
+        text = f"{op.name}({', '.join(map(self.arg, ins))})"
+        return (text + f"[{v.index}]" if len(node.outputs) > 1 else text), ATOM
+
+    def elemwise(self, op, ins) -> tuple[str, int]:
+        if op.scalar in INFIX and len(ins) >= 2:
+            sym, prec, assoc = INFIX[op.scalar]
+            # Left-associative: a - b - c needs no parentheses, a - (b - c) does; ** the reverse.
+            parts = [self.sub(ins[0], prec, strict=assoc != "left")]
+            parts += [self.sub(i, prec, strict=assoc != "right") for i in ins[1:]]
+            return f" {sym} ".join(parts), prec
+        if op.scalar in PREFIX:
+            return PREFIX[op.scalar] + self.sub(ins[0], UNARY, strict=True), UNARY
+        if op.scalar == "cast":
+            return f"cast({self.arg(ins[0])}, {op.params[0]})", ATOM
+        return f"{op.scalar}({', '.join(map(self.arg, ins))})", ATOM
+
+    def dimshuffle(self, op, x) -> tuple[str, int]:
+        kept = [o for o in op.order if o != "x"]
+        if x.ndim == 2 and op.order == (1, 0):
+            return f"{self.sub(x, ATOM)}.T", ATOM
+        if kept == list(range(x.ndim)):        # only inserts broadcast axes: x[:, None]
+            return f"{self.sub(x, ATOM)}[{', '.join('None' if o == 'x' else ':' for o in op.order)}]", ATOM
+        if "x" not in op.order and kept == sorted(kept):   # only drops length-1 axes
+            dropped = tuple(d for d in range(x.ndim) if d not in kept)
+            return f"squeeze({self.arg(x)}, axis={dropped[0] if len(dropped) == 1 else dropped})", ATOM
+        return f"dimshuffle({self.arg(x)}, {op.order})", ATOM
+
+
+def update_labels(obj, n_outputs: int, label) -> list[str]:
+    """Per shown output, '' or label(shared variable) for a compiled function's updates."""
+    labels = [""] * n_outputs
+    if hasattr(obj, "fgraph"):
+        for k, (var, _) in enumerate(obj.updates):
+            labels[len(obj.outputs) + k] = label(var)
+    return labels
 
 
 def pp(obj) -> str:
-    """Infix text of a variable (or list): shared subexpressions named once, then the result."""
-    outputs = _outputs(obj)
+    """Infix text of a variable (or list): shared subexpressions named once, then the result.
+
+    For a compiled function: its rewritten outputs, then each update as `w := ...`.
+    """
+    outputs = expand_fused(graph_outputs(obj))
     printer = _Printer(outputs)
-    results = [printer.expr(o, top=True)[0] for o in outputs]
+    labels = update_labels(obj, len(outputs), lambda var: f"{var.name or var.type} := ")
+    results = [label + printer.arg(o) for label, o in zip(labels, outputs)]
     return "\n".join(printer.lines + results)
 
 
-def dprint(obj, file=None, print_type=True, depth=-1) -> str:
-    """PyTensor-style debug tree: op, [id X], type; a repeated subtree is shown once."""
-    outputs = _outputs(obj)
-    ids: dict[int, str] = {}
-    buf = io.StringIO()
+def _letters(n: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> BA: PyTensor-style ids."""
+    out = ""
+    while True:
+        out = chr(65 + n % 26) + out
+        n //= 26
+        if not n:
+            return out
 
-    def ident(v):
+
+class _Tree:
+    """dprint's writer: one line per node, each node expanded once and referenced after."""
+
+    def __init__(self, print_type, depth):
+        self.print_type, self.depth = print_type, depth
+        self.ids: dict[int, str] = {}
+        self.inner: list = []           # ops with an inner graph, printed after the trees
+        self.buf = io.StringIO()
+
+    def ident(self, v) -> tuple[str, bool]:
         key = id(v.owner) if v.owner is not None else id(v)
-        if key not in ids:
-            n = len(ids)
-            ids[key] = "".join(chr(65 + d) for d in _digits(n))
-        return ids[key]
+        seen = key in self.ids
+        if not seen:
+            self.ids[key] = _letters(len(self.ids))
+        return self.ids[key], seen
 
-    def walk(v, prefix, child_prefix, level):
-        seen = (id(v.owner) if v.owner is not None else id(v)) in ids
-        label = leaf_str(v) if v.owner is None else str(v.owner.op)
-        if v.owner is not None and len(v.owner.outputs) > 1:
-            label += f".{v.index}"
-        typ = f" {v.type}" if print_type else ""
-        name = f" '{v.name}'" if v.name and v.owner is not None else ""
-        buf.write(f"{prefix}{label} [id {ident(v)}]{name}{typ}{' ···' if seen and v.owner is not None else ''}\n")
-        if seen or v.owner is None or level == depth:
+    def walk(self, root, prefix="", child_prefix="", labels=None, note=""):
+        """Write root's tree depth-first (an explicit stack: deep graphs print too)."""
+        labels = labels or {}
+        stack = [(root, prefix, child_prefix, 0, note)]
+        while stack:
+            v, prefix, child_prefix, level, note = stack.pop()
+            ident, seen = self.ident(v)
+            node = v.owner
+            if node is None:
+                label = labels.get(id(v)) or leaf_str(v)
+            else:
+                label = str(node.op) + (f".{v.index}" if len(node.outputs) > 1 else "")
+                if v.name:
+                    label += f" '{v.name}'"
+                if hasattr(node.op, "inner_outputs") and not seen:
+                    self.inner.append((node, ident))
+            typ = f" {v.type}" if self.print_type else ""
+            more = " ···" if seen and node is not None else ""
+            self.buf.write(f"{prefix}{label} [id {ident}]{typ}{note}{more}\n")
+            if seen or node is None or 0 <= self.depth <= level + 1:
+                continue
+            n = len(node.inputs)
+            for k in reversed(range(n)):
+                last = k == n - 1
+                stack.append((node.inputs[k], child_prefix + ("└─ " if last else "├─ "),
+                              child_prefix + ("   " if last else "│  "), level + 1, ""))
+
+    def inner_graphs(self):
+        """Fused loops and map_range bodies: their inner graphs, as PyTensor prints them."""
+        if not self.inner:
             return
-        ins = v.owner.inputs
-        for k, i in enumerate(ins):
-            last = k == len(ins) - 1
-            walk(i, child_prefix + ("└─ " if last else "├─ "), child_prefix + ("   " if last else "│  "), level + 1)
+        self.buf.write("\nInner graphs:\n")
+        done = 0
+        while done < len(self.inner):
+            node, ident = self.inner[done]
+            done += 1
+            op = node.op
+            labels = {id(p): f"i{k}" for k, p in enumerate(getattr(op, "inner_inputs", ()))}
+            self.buf.write(f"\n{op} [id {ident}]\n")
+            for o in op.inner_outputs:
+                self.walk(o, " ← ", "   ", labels)
 
-    for o in outputs:
-        walk(o, "", "", 0)
-    text = buf.getvalue()
-    if file == "str":
-        return text
-    (file or sys.stdout).write(text)
+
+def dprint(obj, file=None, print_type=True, depth=-1) -> str:
+    """PyTensor-style debug tree: op, [id X], type; a repeated subtree is shown once.
+
+    `obj` is a variable, a list of them or a compiled function (its rewritten outputs,
+    then its updates). Prints to `file` (stdout by default) unless file="str"; returns
+    the text either way.
+    """
+    outputs = graph_outputs(obj)
+    notes = update_labels(obj, len(outputs), lambda var: f" (update of {var.name or var.type})")
+    tree = _Tree(print_type, depth)
+    for o, note in zip(outputs, notes):
+        tree.walk(o, note=note)
+    tree.inner_graphs()
+    text = tree.buf.getvalue()
+    if file != "str":
+        (file or sys.stdout).write(text)
     return text
 
 
-def _digits(n):
-    out = [n % 26]
-    n //= 26
-    while n:
-        n -= 1
-        out.append(n % 26)
-        n //= 26
-    return reversed(out)
-
-
-def latex(v) -> str:
+def latex(obj) -> str:
     from .latex import latex as _latex
-    return _latex(v)
+    return _latex(obj)
