@@ -1,5 +1,9 @@
-"""Graph rewriting: `rewrite(outputs, passes=None)` runs the default pipeline (pipeline.py)
-and returns the rewritten outputs with the history of every rule applied."""
+"""The rewrite stage (graph -> rewritten graph): `rewrite(outputs, passes=None)` runs the
+default pipeline (pipeline.py) and returns the outputs with the history of every rule applied.
+
+Dead code is implicit: the rewritten graph is what its outputs reach, so a node that no
+output uses any more is gone (there is no separate dead-code pass to run).
+"""
 from __future__ import annotations
 
 import time
@@ -33,17 +37,33 @@ class RewriteResult:
     def output(self) -> Variable:
         return self.outputs[0]
 
+    @property
+    def passes(self) -> list:
+        """The names of the passes run, in order."""
+        return [name for name, _ in self.stages]
+
     def steps(self, pass_name=None):
         return [s for s in self.history if pass_name is None or s.pass_name == pass_name]
 
 
+def _named(p, default):
+    if not isinstance(p, str):
+        return p
+    known = dict(default)
+    if p not in known:
+        raise ValueError(f"rewrite: no pass named {p!r}; the default passes are {list(known)}")
+    return p, known[p]
+
+
 def rewrite(outputs, passes=None) -> RewriteResult:
     """Run `passes` (default: pipeline.DEFAULT_PASSES) over outputs; a variable in gives one back
-    as `.output`. Each pass is (name, callable(outputs, history, name) -> outputs)."""
+    as `.output`. Each pass is (name, callable(outputs, history, name) -> outputs), or the name
+    of a default pass (`passes=["canonicalize", "stabilize"]`)."""
     from .pipeline import DEFAULT_PASSES
     single = isinstance(outputs, Variable)
     outs = [as_variable(o) for o in ([outputs] if single else outputs)]
-    passes = DEFAULT_PASSES if passes is None else passes
+    container = tuple if isinstance(outputs, tuple) else list
+    passes = DEFAULT_PASSES if passes is None else [_named(p, DEFAULT_PASSES) for p in passes]
     result = RewriteResult(outs)
     result.stats.append({"pass": "input", **graph_stats(outs), "seconds": 0.0})
     for name, run in passes:
@@ -52,5 +72,5 @@ def rewrite(outputs, passes=None) -> RewriteResult:
             outs = run(outs, result.history, name)
         result.stats.append({"pass": name, **graph_stats(outs), "seconds": time.perf_counter() - start})
         result.stages.append((name, outs))
-    result.outputs = outs
+    result.outputs = container(outs)
     return result

@@ -1,5 +1,5 @@
-"""Canonicalization rules: constant folding, flat add/mul chains, neutral and absorbing
-elements, like terms, and the broadcast noise that gradients introduce.
+"""Canonicalization rules of the rewrite stage: constant folding, flat add/mul chains,
+neutral and absorbing elements, like terms, and the broadcast noise gradients introduce.
 
 Each rule carries its algebra as a trailing comment; rules are plain `Rule` values.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Constant, Variable
-from ..ops import Alloc, DimShuffle, Elemwise, MakeVector, Reduce, Reshape, Shape, Subtensor
+from ..ops import Alloc, DimShuffle, Elemwise, Reduce, Reshape, Shape, Subtensor
 from ..ops import elemwise as E
-from ..ops.base import apply_op
+from ..ops.base import Op, apply_op
 from ..ops.shape import alloc, dimshuffle, shape
 from .engine import P, Pat, Rule, const, scalar_value, var
 from .shapes import same_shape
@@ -216,8 +216,7 @@ def scalarize_constants(v, **_):
 
 x, y = var("x"), var("y")
 CANONICALIZE = [
-    Rule("constant_fold", Pat((Elemwise, DimShuffle, Reshape, Reduce, Subtensor, MakeVector, Alloc, Shape)),
-         fold),
+    Rule("constant_fold", Pat(Op), fold),
     Rule("static_shape_entry", Pat(Subtensor), static_shape_entry),
     Rule("flatten_add", P.add, flatten_chain),
     Rule("flatten_mul", P.mul, flatten_chain),

@@ -7,6 +7,8 @@ redefine and re-run them; every applied rule is recorded as a `Step` in a histor
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,19 +25,21 @@ class RewriteError(RuntimeError):
 @dataclass(frozen=True)
 class Pat:
     """Match a variable: `op` is an elemwise scalar name, an Op class, a tuple of those, or None
-    (anything); `src` are patterns for the node's inputs; `name` binds the variable."""
+    (anything); `src` are patterns for the node's inputs; `name` binds the variable; `rest`
+    lets the node have more inputs than `src` and binds the unmatched ones as a tuple."""
 
     op: object = None
     src: tuple | None = None
     name: str | None = None
     where: Callable | None = None
     value: object = None          # for constants: every element equals this value
+    rest: str | None = None
 
-    def __call__(self, *src, name=None):
-        return Pat(self.op, src, name or self.name, self.where, self.value)
+    def __call__(self, *src, name=None, rest=None):
+        return Pat(self.op, src, name or self.name, self.where, self.value, rest)
 
     def named(self, name):
-        return Pat(self.op, self.src, name, self.where, self.value)
+        return Pat(self.op, self.src, name, self.where, self.value, self.rest)
 
 
 def var(name=None, where=None) -> Pat:
@@ -98,20 +102,31 @@ def match(pat: Pat, v: Variable, bindings: dict) -> dict | None:
         bindings = {**bindings, pat.name: v}
     if pat.src is None:
         return bindings
-    inputs = v.owner.inputs
-    if len(inputs) != len(pat.src):
+    if v.owner is None:
         return None
-    orders = (itertools.permutations(range(len(inputs)))
-              if getattr(v.owner.op, "scalar", None) in COMMUTATIVE and len(inputs) <= 4 else [range(len(inputs))])
-    for order in orders:
+    inputs = v.owner.inputs
+    n, k = len(inputs), len(pat.src)
+    if n < k or (n > k and pat.rest is None):
+        return None
+    for order in _orders(v.owner.op, n, k):
         b = bindings
-        for p, k in zip(pat.src, order):
-            b = match(p, inputs[k], b)
+        for p, j in zip(pat.src, order):
+            b = match(p, inputs[j], b)
             if b is None:
                 break
         else:
+            if pat.rest is not None:
+                b = {**b, pat.rest: tuple(inputs[j] for j in range(n) if j not in order)}
             return b
     return None
+
+
+def _orders(op, n, k):
+    """Which inputs the k sub-patterns try: any k of the n for a commutative op (while that
+    stays a few hundred tries), else the first k in order."""
+    if getattr(op, "scalar", None) in COMMUTATIVE and math.perm(n, k) <= 720:
+        return itertools.permutations(range(n), k)
+    return [tuple(range(k))]
 
 
 @dataclass(frozen=True)
@@ -121,7 +136,6 @@ class Rule:
     name: str
     pattern: Pat
     fn: Callable
-    doc: str = ""
 
     def apply(self, v: Variable):
         b = match(self.pattern, v, {})
@@ -173,24 +187,32 @@ def _candidates(v, by_key, generic):
     return out + generic
 
 
-def graph_rewrite(outputs, rules, history=None, pass_name="rewrite", max_steps=None):
+def graph_rewrite(outputs, rules, history=None, pass_name="rewrite", max_steps=50_000):
     """Rewrite bottom-up to a fixed point (explicit stack; nodes are hash-consed, so each
-    distinct subgraph is rewritten once). Raises RewriteError on runaway rewriting."""
+    distinct subgraph is rewritten once). Raises RewriteError naming the rules when they
+    rewrite a variable back into itself, or apply more than `max_steps` times."""
     by_key, generic = _index(rules)
     done: dict[int, Variable] = {}
     keep = []              # keep replaced variables alive so their ids stay unique
-    steps = 0
-    limit = max_steps or 50_000
-    counts: dict[str, int] = {}
+    applied: list[str] = []
+    replacing: dict[int, int] = {}    # variable replaced, its replacement not rewritten yet -> len(applied)
+
+    def cycle(v):
+        names = list(dict.fromkeys(applied[replacing[id(v)]:]))
+        return RewriteError(f"pass {pass_name!r}: the rules {names} rewrite {v} back into itself (a cycle)")
+
     for out in outputs:
         stack = [(out, None)]
         while stack:
             v, pending = stack.pop()
-            if id(v) in done and pending is None:
-                continue
             if pending is not None:                 # v was replaced by `pending`, now rewritten
                 done[id(v)] = done[id(pending)]
+                del replacing[id(v)]
                 continue
+            if id(v) in done:
+                continue
+            if id(v) in replacing:
+                raise cycle(v)
             node = v.owner
             if node is None:
                 done[id(v)] = v
@@ -205,28 +227,30 @@ def graph_rewrite(outputs, rules, history=None, pass_name="rewrite", max_steps=N
                 nv = v
             else:
                 nv = apply_op(node.op, new_inputs, trace=node.trace, as_list=True)[v.index]
+                if id(nv) in replacing:
+                    raise cycle(nv)
             replacement = None
             for rule in _candidates(nv, by_key, generic):
                 r = rule.apply(nv)
                 if r is not None and r is not nv:
                     check_replacement(rule.name, nv, r)
                     replacement = r
-                    steps += 1
-                    counts[rule.name] = counts.get(rule.name, 0) + 1
-                    if history is not None:
-                        history.append(Step(pass_name, rule.name, nv, r))
                     break
-            if steps > limit:
-                top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
-                raise RewriteError(f"pass {pass_name!r}: more than {limit} rewrites; the rules "
-                                   f"{top} keep rewriting each other (a cycle?)")
             if replacement is None:
                 done[id(v)] = done[id(nv)] = nv
                 keep.append(nv)
-            else:
-                keep.append(replacement)
-                stack.append((v, replacement))
-                stack.append((replacement, None))
+                continue
+            replacing[id(v)] = len(applied)
+            applied.append(rule.name)
+            if history is not None:
+                history.append(Step(pass_name, rule.name, nv, replacement))
+            if len(applied) > max_steps:
+                top = Counter(applied).most_common(3)
+                raise RewriteError(f"pass {pass_name!r}: more than {max_steps} rewrites; the rules "
+                                   f"{top} keep rewriting each other (a cycle?)")
+            keep.append(replacement)
+            stack.append((v, replacement))
+            stack.append((replacement, None))
     return [done[id(o)] for o in outputs]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .canonicalize import CANONICALIZE
 from .engine import RulePass
 from .fuse import fuse_pass
+from .merge import merge_pass
 from .specialize import SPECIALIZE
 from .stabilize import STABILIZE
 
@@ -11,6 +12,8 @@ from .stabilize import STABILIZE
 STABILIZE_PASSES = [("stabilize", RulePass(CANONICALIZE + STABILIZE))]
 
 DEFAULT_PASSES = [
+    # One constant per value and dtype, so equal subexpressions become one node.
+    ("merge", merge_pass),
     # Fold constants, flatten chains, drop neutral elements and gradient broadcast noise.
     ("canonicalize", RulePass(CANONICALIZE)),
     # Replace overflow- and cancellation-prone forms by stable ones (log1p, softplus, ...).

@@ -43,13 +43,26 @@ def _union(a, b):
     _parent[a] = b
 
 
-def shape_keys(v: Variable) -> tuple:
+def _cached(v: Variable):
     hit = _cache.get(id(v))
-    if hit is not None and hit[0] is v:
-        return tuple(_find(k) for k in hit[1])
-    keys = _derive(v)
-    _cache[id(v)] = (v, keys)
-    return tuple(_find(k) for k in keys)
+    return hit[1] if hit is not None and hit[0] is v else None
+
+
+def shape_keys(v: Variable) -> tuple:
+    """The keys of v's axis lengths. Ancestors are derived first, with an explicit stack, so
+    a chain of 10k ops needs no recursion (deriving a node then reads its inputs' keys)."""
+    if _cached(v) is None:
+        stack = [(v, False)]
+        while stack:
+            u, expanded = stack.pop()
+            if _cached(u) is not None:
+                continue
+            if expanded or u.owner is None:
+                _cache[id(u)] = (u, _derive(u))
+                continue
+            stack.append((u, True))
+            stack.extend((i, False) for i in u.owner.inputs if _cached(i) is None)
+    return tuple(_find(k) for k in _cached(v))
 
 
 def _derive(v: Variable) -> tuple:

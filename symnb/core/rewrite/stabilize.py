@@ -7,7 +7,7 @@ The gradients of the stable forms are stable too (softplus' = sigmoid, ...).
 from __future__ import annotations
 
 from ..graph import toposort
-from ..ops import Reduce, Softmax, Elemwise
+from ..ops import Reduce, Softmax
 from ..ops import elemwise as E
 from ..ops import reduce as R
 from ..ops.nnet import log_softmax
@@ -19,6 +19,10 @@ x, y, t = var("x"), var("y"), var("t")
 
 def _stable(v, out):
     return _as_type(out, v)
+
+
+def _sum(terms):
+    return terms[0] if len(terms) == 1 else E.apply_elemwise("add", *terms)
 
 
 def _max_shifted(x) -> bool:
@@ -80,10 +84,12 @@ def neg_out_of_mul(v, **_):
 STABILIZE = [
     Rule("neg_out_of_mul", P.mul, neg_out_of_mul),
     Rule("cancel_division", P.mul, cancel_division),
-    Rule("log1p", P.log(P.add(const(1), x)), lambda v, x: _stable(v, E.log1p(x))),         # log(1+x) -> log1p(x)
+    Rule("log1p", P.log(P.add(const(1), rest="xs")),
+         lambda v, xs: _stable(v, E.log1p(_sum(xs))) if xs else None),                   # log(1+x+..) -> log1p(x+..)
     Rule("log1p_sub", P.log(P.sub(const(1), x)), lambda v, x: _stable(v, E.log1p(E.neg(x)))),  # log(1-x)
     Rule("expm1", P.sub(P.exp(x), const(1)), lambda v, x: _stable(v, E.expm1(x))),        # exp(x)-1 -> expm1(x)
-    Rule("expm1_add", P.add(P.exp(x), const(-1)), lambda v, x: _stable(v, E.expm1(x))),
+    Rule("expm1_add", P.add(P.exp(x), const(-1), rest="xs"),
+         lambda v, x, xs: _stable(v, _sum((E.expm1(x),) + xs))),                          # exp(x)+..-1 -> expm1(x)+..
     Rule("softplus", P.log1p(P.exp(x)), lambda v, x: _stable(v, E.softplus(x))),          # log(1+exp x) -> softplus
     Rule("log_sigmoid", P.log(P.sigmoid(x)),
          lambda v, x: _stable(v, E.neg(E.softplus(E.neg(x))))),                           # log σ(x) -> -softplus(-x)

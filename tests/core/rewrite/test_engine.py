@@ -18,6 +18,23 @@ def test_commutative_match_and_binding():
     assert match(P.mul(x, x), a * b, {}) is None                 # one name, one variable
 
 
+def test_predicates_and_patterns_on_inputs():
+    a, v = st.dscalar("a"), st.dvector("v")
+    scalar = var("s", where=lambda u: u.ndim == 0)
+    assert match(P.mul(scalar, x), v * a, {}) == {"s": a, "x": v}
+    assert match(P.mul(scalar, x), v * v, {}) is None
+    assert match(P.exp(x), a, {}) is None and match(var()(x), a, {}) is None   # an input has no node
+
+
+def test_rest_binds_the_other_inputs_of_an_nary_node():
+    a, b, c = st.dscalars("a", "b", "c")
+    total = st.add(b, 1, st.exp(a), c)
+    found = match(P.add(P.exp(x), const(1), rest="others"), total, {})
+    assert found["x"] is a and found["others"] == (b, c)
+    assert match(P.add(P.exp(x), const(1)), total, {}) is None     # without rest: exact arity
+    assert match(P.add(const(1), rest="others"), a + b, {}) is None
+
+
 def test_constant_value_matches_broadcast_constants():
     a = st.dvector("a")
     assert match(P.mul(x, const(2)), a * np.full(3, 2.0), {}) is not None
@@ -41,8 +58,11 @@ def test_cycles_are_detected_and_named():
     a = st.dscalar("a")
     there = Rule("there", P.exp(x), lambda v, x: st.exp(x * 1.0))
     back = Rule("back", P.mul(x, const(1)), lambda v, x: x)
-    with pytest.raises(RewriteError, match="there|back"):
-        graph_rewrite([st.exp(a)], [there, back], max_steps=200)
+    with pytest.raises(RewriteError, match=r"\['there', 'back'\] rewrite exp\(a\) back into itself"):
+        graph_rewrite([st.exp(a)], [there, back])
+    grow = Rule("grow", P.exp(x), lambda v, x: st.exp(x + 1.0))     # no cycle, never ends
+    with pytest.raises(RewriteError, match="more than 200 rewrites.*grow"):
+        graph_rewrite([st.exp(a)], [grow], max_steps=200)
 
 
 def test_ill_typed_replacement_is_rejected():
@@ -58,14 +78,40 @@ def test_history_and_stats():
     assert r.output is a
     assert {s.rule for s in r.history} >= {"sub_zero"}
     assert r.stats[0]["nodes"] == 3 and r.stats[-1]["nodes"] == 0
-    assert [s["pass"] for s in r.stats] == ["input", "canonicalize", "stabilize", "specialize", "fuse"]
+    assert [s["pass"] for s in r.stats] == ["input"] + r.passes
+    assert r.passes == ["merge", "canonicalize", "stabilize", "specialize", "fuse"]
     step = r.history[0]
     assert step.pass_name == "canonicalize" and step.before is not step.after
 
 
 def test_deep_graph_rewrites_without_recursion():
-    a = st.dscalar("a")
+    a, b = st.dvectors("a", "b")
     y = a
     for _ in range(3000):
         y = st.exp(st.log(y))
     assert sn.rewrite(y).output is a
+    y = a
+    for _ in range(3400):                        # 10k nodes, each rule asking about shapes
+        y = st.tanh(y) * 1 + b
+    r = sn.rewrite(y)
+    assert r.stats[0]["nodes"] == 10_200 and r.stats[-2]["nodes"] == 6800
+
+
+def test_passes_by_name_and_output_structure():
+    a, b = st.dvectors("a", "b")
+    r = sn.rewrite((a * 1, b + 0), passes=["canonicalize"])
+    assert r.outputs == (a, b) and r.passes == ["canonicalize"]
+    with pytest.raises(ValueError, match="no pass named 'simplify'"):
+        sn.rewrite(a, passes=["simplify"])
+
+
+def test_merge_unifies_a_literal_and_an_equal_array():
+    a = st.dvector("a")
+    n = a.shape[0]
+    left, right = st.alloc(1.0, n), st.alloc(np.float64(1.0), n)      # weak and strong 1.0
+    assert left is not right
+    r = sn.rewrite([left * a, right * a, st.exp(a)], passes=["merge"])
+    assert r.outputs[0] is r.outputs[1] and r.outputs[2] is st.exp(a)
+    assert [s.rule for s in r.history] == ["merge_constants"]
+    assert r.stats[0]["nodes"] > r.stats[1]["nodes"]
+    np.testing.assert_array_equal(sn.function([a], r.outputs[0])(np.full(2, 3.0)), [3.0, 3.0])

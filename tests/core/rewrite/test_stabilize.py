@@ -10,8 +10,18 @@ x = st.dvector("x")
 t = st.dvector("t")
 
 
+try:
+    import mpmath
+except ImportError:                   # the closed form is correctly rounded for float64 too
+    mpmath = None
+
+
 def softplus_exact(v):
-    return np.logaddexp(0.0, v)       # exact to the last bit for float64
+    """log(1 + exp(v)), exactly: with 50 digits when mpmath is there."""
+    if mpmath is None:
+        return np.logaddexp(0.0, v)
+    with mpmath.workdps(50):
+        return np.array([float(mpmath.log1p(mpmath.exp(mpmath.mpf(float(e))))) for e in np.ravel(v)])
 
 
 def rel(got, exact):
@@ -44,11 +54,33 @@ def test_log_softmax_with_huge_entries():
     assert np.all(np.isfinite(g))
 
 
+def test_neutral_elements_vanish_with_the_default_pipeline():
+    assert sn.rewrite((x * 1 + 0) - 0).output is x
+
+
+def test_log1p_inside_a_longer_sum():
+    y = st.dvector("y")
+    e = st.log(1 + x + y)
+    assert "log1p" in sn.pp(sn.rewrite(e).output)
+    assert rel(sn.function([x, y], e)(np.array([1e-18]), np.array([2e-18])), 1e-18 + 2e-18) < 1e-15
+
+
 def test_logsumexp_and_small_arguments():
     assert rel(sn.function([x], st.log(st.exp(x).sum()))(np.array([1000.0, 1000.0])), 1000 + np.log(2)) < 1e-10
+    m = st.dmatrix("m")
+    data = np.array([[1000.0, 1000.0], [-1000.0, -1000.0]])
+    out = sn.function([m], st.log(st.exp(m).sum(axis=1, keepdims=True)))(data)
+    assert out.shape == (2, 1) and rel(out[:, 0], np.array([1000.0, -1000.0]) + np.log(2)) < 1e-10
     tiny = np.array([1e-18])
     assert sn.function([x], st.log(1 + x))(tiny)[0] == 1e-18
     assert sn.function([x], st.exp(x) - 1)(tiny)[0] == 1e-18
+
+
+def test_one_minus_sigmoid_keeps_its_tail():
+    e = 1 - st.sigmoid(x)
+    assert sn.pp(sn.rewrite(e).output) == "sigmoid(-x)"
+    xs = np.array([-40.0, 0.0, 40.0, 700.0])
+    assert rel(sn.function([x], e)(xs), 1 / (1 + np.exp(xs))) < 1e-12     # 1 - 1 would be 0 at 40
 
 
 def test_sigmoid_cross_entropy_at_800():
