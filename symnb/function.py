@@ -1,7 +1,8 @@
 """sn.function: inputs/outputs/updates/givens -> rewrite -> backend program -> Function.
 
 Semantics shared by every backend: outputs are computed from the values before the
-call, then shared-variable updates are applied (all from pre-call values).
+call, then shared-variable updates are applied (all from pre-call values); no returned
+array and no shared variable's storage aliases an input, another output or another variable.
 """
 from __future__ import annotations
 
@@ -19,30 +20,40 @@ from .kernels.cpp import program as _cpp_backend  # noqa: F401  (registers the C
 DEFAULT_BACKEND = "numpy"
 
 
-def _as_pairs(updates):
-    if updates is None:
+def _as_pairs(pairs):
+    if pairs is None:
         return []
-    if isinstance(updates, dict):
-        return list(updates.items())
-    return [tuple(u) for u in updates]
+    if isinstance(pairs, dict):
+        return list(pairs.items())
+    return [tuple(p) for p in pairs]
 
 
-def _check_update(var, new):
-    if not isinstance(var, SharedVariable):
-        raise TypeError(f"updates: {var!r} is not a shared variable; only shared variables can be updated")
-    new = as_variable(new)
-    if isinstance(new, Constant) and new.weak:
-        new = Constant(np.asarray(new.data, dtype=var.dtype))
-    if new.dtype != var.dtype or new.ndim != var.ndim or not all(
-            a is None or b is None or a == b for a, b in zip(var.type.shape, new.type.shape)):
-        hint = f"; cast it with .astype('{var.dtype}')" if new.dtype != var.dtype else ""
-        raise TypeError(f"updates: the update of shared variable {var.name or var!r} has type {new.type}, "
-                        f"but the variable has type {var.type}{hint}")
+def _label(var: Variable) -> str:
+    return f"{var.name!r}" if var.name else repr(var)
+
+
+def _replacement(var, new, role):
+    """`new` standing for `var` (role: "updates" or "givens"), checked against var's type.
+
+    Literals and arrays take var's dtype when that loses nothing; a symbolic value must
+    already have it, since a silent cast would change what the graph computes.
+    """
+    what = f"the update of shared variable {_label(var)}" if role == "updates" else f"the replacement of {_label(var)}"
+    if not isinstance(new, Variable) or isinstance(new, Constant):
+        return Constant(var.type.filter(new.data if isinstance(new, Constant) else new, f"{role}: {what}"))
+    t = new.type
+    if t.dtype != var.dtype or t.ndim != var.ndim or any(
+            a is not None and b is not None and a != b for a, b in zip(var.type.shape, t.shape)):
+        hint = f"; cast it with .astype('{var.dtype}')" if t.dtype != var.dtype else ""
+        raise TypeError(f"{role}: {what} has type {t}, but the variable has type {var.type}{hint}")
     return new
 
 
-def _default_backend():
-    return DEFAULT_BACKEND
+def _fresh(arr, taken):
+    """arr, or a copy of it when it is read-only or may share memory with an array in `taken`."""
+    if not arr.flags.writeable or any(np.may_share_memory(arr, t) for t in taken):
+        return arr.copy()
+    return arr
 
 
 class Function:
@@ -50,6 +61,8 @@ class Function:
 
     def __init__(self, inputs, outputs, updates=(), givens=None, backend=None, rewrite=True,
                  name=None, on_unused_input="raise"):
+        if on_unused_input not in ("raise", "warn", "ignore"):
+            raise ValueError("function: on_unused_input must be 'raise', 'warn' or 'ignore'")
         self.single = not isinstance(outputs, (list, tuple))
         outputs = [] if outputs is None else ([outputs] if self.single else list(outputs))
         self.inputs = list(inputs)
@@ -60,23 +73,47 @@ class Function:
         if len({id(v) for v in self.inputs}) != len(self.inputs):
             raise ValueError("function: the same input variable is listed twice")
         outputs = [as_variable(o) for o in outputs]
-        pairs = [(k, _check_update(k, v)) for k, v in _as_pairs(updates)]
+        pairs = []
+        for var, new in _as_pairs(updates):
+            if not isinstance(var, SharedVariable):
+                raise TypeError(f"updates: {var!r} is not a shared variable; only shared variables can be updated")
+            pairs.append((var, _replacement(var, new, "updates")))
         if len({id(k) for k, _ in pairs}) != len(pairs):
             raise ValueError("updates: a shared variable is updated twice")
         if givens:
-            givens = dict(_as_pairs(givens))
-            for old, new in givens.items():
-                new = as_variable(new)
-                if new.ndim != old.ndim:
-                    raise TypeError(f"givens: {old!r} ({old.type}) cannot be replaced by {new.type}")
-            replaced = replace(outputs + [v for _, v in pairs], {k: as_variable(v) for k, v in givens.items()})
+            if not all(isinstance(old, Variable) for old, _ in _as_pairs(givens)):
+                raise TypeError("givens: each pair must be (variable to replace, replacement)")
+            mapping = {old: _replacement(old, new, "givens") for old, new in _as_pairs(givens)}
+            replaced = replace(outputs + [v for _, v in pairs], mapping)
             outputs, pairs = replaced[:len(outputs)], [(k, v) for (k, _), v in zip(pairs, replaced[len(outputs):])]
         pairs = self._add_default_updates(outputs, pairs)
         self.updates = pairs
-        self.outputs_user = outputs
+        self.shared = self._check_inputs(outputs, pairs, on_unused_input)
 
         all_outputs = outputs + [v for _, v in pairs]
-        free = [v for v in graph_inputs(all_outputs) if not isinstance(v, Constant)]
+        self.rewritten = None
+        if rewrite:
+            self.rewritten = rewrite_graph(all_outputs, passes=None if rewrite is True else rewrite)
+            all_outputs = list(self.rewritten.outputs)
+            new_values = all_outputs[len(outputs):]
+            all_outputs = mark_inplace(self.inputs, all_outputs, [(k, v) for (k, _), v in zip(pairs, new_values)])
+        self.outputs = all_outputs[:len(outputs)]
+        self.fgraph = FunctionGraph(self.inputs + self.shared, all_outputs)
+        self.backend_name = backend or DEFAULT_BACKEND
+        if self.backend_name not in BACKENDS:
+            raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
+        self.program = BACKENDS[self.backend_name].compile(self.fgraph)
+        self.name = name
+        self._n_out = len(outputs)
+        self._input_checks = [_Check(v.type, f"input {i} ({v.name or v.type})") for i, v in enumerate(self.inputs)]
+        position = {id(s): k for k, s in enumerate(self.shared)}
+        self._update_checks = [(position[id(k)], _Check(k.type, f"the update of shared variable {_label(k)}"))
+                               for k, _ in pairs]
+        self._by_name = {v.name: i for i, v in enumerate(self.inputs) if v.name}
+
+    def _check_inputs(self, outputs, pairs, on_unused_input):
+        """The shared variables the function reads or writes; errors for missing inputs."""
+        free = [v for v in graph_inputs(outputs + [v for _, v in pairs]) if not isinstance(v, Constant)]
         shared = [v for v in free if isinstance(v, SharedVariable)]
         shared += [k for k, _ in pairs if all(k is not s for s in shared)]
         listed = {id(v) for v in self.inputs}
@@ -90,24 +127,8 @@ class Function:
             raise ValueError(f"function: input {unused[0]!r} is not used to compute any output "
                              "(pass on_unused_input='ignore' to allow it)")
         if unused and on_unused_input == "warn":
-            warnings.warn(f"function: input {unused[0]!r} is not used", stacklevel=3)
-        self.shared = shared
-
-        self.rewritten = None
-        if rewrite:
-            self.rewritten = rewrite_graph(all_outputs, passes=None if rewrite is True else rewrite)
-            all_outputs = list(self.rewritten.outputs)
-            new_values = all_outputs[len(outputs):]
-            all_outputs = mark_inplace(self.inputs, all_outputs, [(k, v) for (k, _), v in zip(pairs, new_values)])
-        self.outputs = all_outputs[:len(outputs)]
-        self.fgraph = FunctionGraph(self.inputs + self.shared, all_outputs)
-        self.backend_name = backend or _default_backend()
-        if self.backend_name not in BACKENDS:
-            raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
-        self.program = BACKENDS[self.backend_name].compile(self.fgraph)
-        self.name = name
-        self._n_out = len(outputs)
-        self._update_vars = [k for k, _ in pairs]
+            warnings.warn(f"function: input {unused[0]!r} is not used", stacklevel=4)
+        return shared
 
     @staticmethod
     def _add_default_updates(outputs, pairs):
@@ -128,27 +149,69 @@ class Function:
     def source(self) -> str:
         return self.program.source
 
-    def __call__(self, *args, **kwargs):
-        if kwargs:
-            by_name = {v.name: i for i, v in enumerate(self.inputs) if v.name}
-            args = list(args) + [None] * (len(self.inputs) - len(args))
-            for k, val in kwargs.items():
-                if k not in by_name:
-                    raise TypeError(f"function got an unexpected keyword argument {k!r}")
-                args[by_name[k]] = val
-        if len(args) != len(self.inputs):
+    def _arguments(self, args, kwargs):
+        """One value per input, from positional values and keywords naming inputs."""
+        if len(args) > len(self.inputs):
             raise TypeError(f"function expects {len(self.inputs)} inputs ("
                             + ", ".join(repr(v) for v in self.inputs) + f"), got {len(args)}")
-        values = [v.type.filter(a, f"input {i} ({v.name or v.type})")
-                  for i, (v, a) in enumerate(zip(self.inputs, args))]
-        values += [s.container[0] for s in self.shared]
-        results = self.program(values)
-        for var, val in zip(self._update_vars, results[self._n_out:]):
-            var.container[0] = np.asarray(val, dtype=var.dtype)
-        outs = results[:self._n_out]
+        if not kwargs and len(args) == len(self.inputs):
+            return args
+        slots = list(args) + [_MISSING] * (len(self.inputs) - len(args))
+        for key, val in kwargs.items():
+            if key not in self._by_name:
+                raise TypeError(f"function got an unexpected keyword argument {key!r}")
+            if slots[self._by_name[key]] is not _MISSING:
+                raise TypeError(f"function got multiple values for input {key!r}")
+            slots[self._by_name[key]] = val
+        missing = [f"{i} ({v.name or v.type})" for i, (v, a) in enumerate(zip(self.inputs, slots)) if a is _MISSING]
+        if missing:
+            raise TypeError("function is missing a value for input " + ", ".join(missing))
+        return slots
+
+    def __call__(self, *args, **kwargs):
+        args = self._arguments(args, kwargs)
+        values = [check(a) for check, a in zip(self._input_checks, args)]
+        before = [s.container[0] for s in self.shared]
+        results = self.program(values + before)
+        outs = list(results[:self._n_out])
+        after = list(before)
+        # Every new value is checked before any is stored: a failing call changes no shared variable.
+        for (pos, check), val in zip(self._update_checks, results[self._n_out:]):
+            after[pos] = check(val)
+        for pos, _ in self._update_checks:
+            # A new value may reuse its own variable's buffer (an in-place update), nothing else's.
+            after[pos] = _fresh(after[pos], values + after[:pos] + after[pos + 1:])
+        for pos, _ in self._update_checks:
+            self.shared[pos].container[0] = after[pos]
+        # Returned arrays belong to the caller: none may alias an input, a shared value or another output.
+        taken = values + before + [after[pos] for pos, _ in self._update_checks]
+        for k, out in enumerate(outs):
+            outs[k] = _fresh(np.asarray(out), taken + outs[:k])
         if self.single:
             return outs[0] if outs else None
         return outs
+
+
+class _Check:
+    """Accepts a value for one typed slot (an input, an update): exact arrays pass at once."""
+
+    __slots__ = ("type", "label", "dtype", "ndim", "fixed")
+
+    def __init__(self, type_, label):
+        self.type, self.label = type_, label
+        self.dtype, self.ndim = np.dtype(type_.dtype), type_.ndim
+        self.fixed = tuple((k, s) for k, s in enumerate(type_.shape) if s is not None)
+
+    def __call__(self, value):
+        # TensorType.filter handles every case; skipping it for the common exact match saves
+        # microseconds per value, which is most of a small compiled function's call.
+        if (type(value) is np.ndarray and value.dtype is self.dtype and value.ndim == self.ndim
+                and all(value.shape[k] == s for k, s in self.fixed)):
+            return value
+        return self.type.filter(value, self.label)
+
+
+_MISSING = object()
 
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, rewrite=True, name=None,

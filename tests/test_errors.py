@@ -1,4 +1,7 @@
 """Bad inputs raise errors that name the op or input, what was expected, and the user line."""
+import inspect
+import re
+
 import numpy as np
 import pytest
 
@@ -14,7 +17,7 @@ def test_static_dot_shape_mismatch_names_op_types_and_line():
         st.dot(a, b)
     msg = str(err.value)
     assert "inner dimensions do not match" in msg and "a: float64[2, 3]" in msg
-    assert THIS_FILE in msg and "st.dot(a, b)" in msg
+    assert f"{THIS_FILE}, line {inspect.currentframe().f_lineno - 3}" in msg and "st.dot(a, b)" in msg
 
 
 def test_adding_incompatible_static_shapes():
@@ -45,6 +48,10 @@ def test_wrong_static_shape_on_call():
 def test_unknown_axis():
     with pytest.raises(ValueError, match="sum: axis 3 is out of bounds for an input with 2 dimensions"):
         st.dmatrix("m").sum(axis=3)
+    with pytest.raises(ValueError, match="sum: axis -3 is out of bounds"):
+        st.dmatrix("m").sum(axis=-3)
+    with pytest.raises(TypeError, match="sum: axis must be None, an int or a tuple of ints, got 'rows'"):
+        st.dmatrix("m").sum(axis="rows")
 
 
 def test_update_with_different_type():
@@ -79,42 +86,43 @@ def test_missing_input():
         sn.function([x], x + y)
 
 
-def test_runtime_shape_mismatch_names_op_and_line():
+def test_runtime_shape_mismatch_names_op_and_line(backend):
     a, b = st.dvectors("a", "b")
     c = a + b
-    f = sn.function([a, b], c, backend="numpy")
+    line = inspect.currentframe().f_lineno - 1
+    f = sn.function([a, b], c, backend=backend)
     with pytest.raises(ValueError) as err:
         f(np.ones(3), np.ones(4))
     msg = str(err.value)
-    assert "while computing add" in msg and "(3,), (4,)" in msg
-    assert THIS_FILE in msg and "c = a + b" in msg
+    assert "while computing add" in msg and re.search(r"\b3\b\D{1,8}\b4\b", msg)   # the two lengths
+    assert f"{THIS_FILE}, line {line}" in msg and "c = a + b" in msg
 
 
-def test_runtime_broadcast_of_unknown_axis():
+def test_runtime_broadcast_of_unknown_axis(backend):
     a, b = st.dmatrices("a", "b")
-    f = sn.function([a, b], a * b, backend="numpy")
-    with pytest.raises(ValueError, match="runtime broadcasting is not allowed"):
+    f = sn.function([a, b], a * b, backend=backend)
+    with pytest.raises(ValueError, match="(?s)runtime broadcasting is not allowed.*while computing mul"):
         f(np.ones((3, 4)), np.ones((1, 4)))
 
 
-def test_reshape_to_incompatible_size():
-    with pytest.raises(ValueError, match="cannot reshape"):
+def test_reshape_to_incompatible_size(backend):
+    with pytest.raises(ValueError, match=r"cannot reshape float64\[2, 3\] into shape \(4, 2\)"):
         st.dmatrix(shape=(2, 3)).reshape((4, 2))
     x = st.dvector("x")
-    with pytest.raises(ValueError, match="cannot reshape an array of shape"):
-        sn.function([x], x.reshape((2, 2)), backend="numpy")(np.ones(5))
+    with pytest.raises(ValueError, match=r"cannot reshape an array of shape \(5,\) into \(2, 2\)"):
+        sn.function([x], x.reshape((2, 2)), backend=backend)(np.ones(5))
 
 
-def test_out_of_range_index():
+def test_out_of_range_index(backend):
     x = st.dvector("x")
-    with pytest.raises(IndexError, match="out of bounds"):
-        sn.function([x], x[7], backend="numpy")(np.ones(3))
+    with pytest.raises(IndexError, match="index 7 is out of bounds for axis 0 with size 3"):
+        sn.function([x], x[7], backend=backend)(np.ones(3))
 
 
-def test_integer_division_by_zero():
+def test_integer_division_by_zero(backend):
     i, j = st.iscalars("i", "j")
-    with pytest.raises(ZeroDivisionError, match="integer floor_divide by zero"):
-        sn.function([i, j], i // j, backend="numpy")(1, 0)
+    with pytest.raises(ZeroDivisionError, match="(?s)integer .* by zero.*while computing int_div"):
+        sn.function([i, j], i // j, backend=backend)(1, 0)
 
 
 def test_symbolic_variable_has_no_truth_value():

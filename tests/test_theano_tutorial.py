@@ -5,13 +5,11 @@ import pytest
 import symnb as sn
 import symnb.tensor as T
 
-BACKENDS = ["numpy"]
 
-
-@pytest.fixture(params=BACKENDS)
-def function(request):
+@pytest.fixture
+def function(backend):
     def make(*args, **kw):
-        return sn.function(*args, backend=request.param, **kw)
+        return sn.function(*args, backend=backend, **kw)
     return make
 
 

@@ -35,17 +35,24 @@ def _where(node) -> str:
 def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_grads=None, stabilize=True):
     """d cost / d wrt for a scalar float cost; a list of variables in gives a list out.
 
-    With `stabilize`, the cost is first rewritten into numerically stable form (log(sigmoid)
-    -> -softplus(-x), ...) so that the gradient is built from the stable expression too.
+    `known_grads` {variable: its gradient} starts backpropagation from given gradients too
+    (with cost=None, from them alone, as in PyTensor). With `stabilize`, the cost is first
+    rewritten into numerically stable form (log(sigmoid) -> -softplus(-x), ...) so that the
+    gradient is built from the stable expression too.
     """
-    cost = as_variable(cost)
     single = not isinstance(wrt, (list, tuple))
     wrt = [wrt] if single else list(wrt)
-    if cost.ndim != 0:
-        raise TypeError(f"grad: the cost must be a scalar, got {cost.type}; reduce it first "
-                        "(e.g. cost.sum()) or use sn.jacobian")
-    if not is_float(cost.dtype):
-        raise TypeError(f"grad: the cost must have a float dtype, got {cost.dtype}")
+    known = _known_grads(known_grads)
+    if cost is None:
+        if not known:
+            raise TypeError("grad: cost=None needs known_grads to start from")
+    else:
+        cost = as_variable(cost)
+        if cost.ndim != 0:
+            raise TypeError(f"grad: the cost must be a scalar, got {cost.type}; reduce it first "
+                            "(e.g. cost.sum()) or use sn.jacobian")
+        if not is_float(cost.dtype):
+            raise TypeError(f"grad: the cost must have a float dtype, got {cost.dtype}")
     for w in wrt:
         if not isinstance(w, Variable):
             raise TypeError(f"grad: wrt must be symbolic variables, got {type(w).__name__}")
@@ -55,9 +62,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError("disconnected_inputs must be 'raise', 'warn' or 'ignore'")
     constant = {id(c) for c in (consider_constant or [])}
-    if stabilize and not known_grads:     # known_grads name nodes that must stay as built
-        cost = _stabilized(cost, wrt + list(consider_constant or []) + list(known_grads or {}))
-    order = toposort([cost])
+    if stabilize and not known:     # known_grads name nodes that must stay as built
+        cost = _stabilized(cost, wrt + list(consider_constant or []))
+    order = toposort([cost] if cost is not None else [v for v, _ in known])
 
     # Forward: which variables depend on some wrt (only through non-constant paths).
     depends = {id(w) for w in wrt}
@@ -65,9 +72,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         if any(id(i) in depends and id(i) not in constant for i in node.inputs):
             depends.update(id(o) for o in node.outputs)
 
-    grads: dict[int, Variable] = {id(cost): E.ones_like(cost)}
-    for var, g in (known_grads or {}).items():
-        grads[id(var)] = as_variable(g)
+    grads: dict[int, Variable] = {} if cost is None else {id(cost): E.ones_like(cost)}
+    for var, g in known:
+        grads[id(var)] = g
     blocked = []   # (node, input) where the path to a wrt has no gradient
     for node in reversed(order):
         gouts = [grads.get(id(o)) for o in node.outputs]
@@ -99,6 +106,18 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
             g = _disconnected(w, order, blocked, depends, disconnected_inputs)
         result.append(E.cast(g, w.dtype) if g.dtype != w.dtype else g)
     return result[0] if single else result
+
+
+def _known_grads(known_grads) -> list:
+    """[(variable, gradient)] with each gradient of its variable's dtype and ndim."""
+    out = []
+    for var, g in (known_grads or {}).items():
+        g = as_variable(g)
+        if g.ndim != var.ndim:
+            raise TypeError(f"grad: known_grads gives {_describe(var)} a gradient of type {g.type}; "
+                            f"it needs {var.ndim} dimensions")
+        out.append((var, g if g.dtype == var.dtype else E.cast(g, var.dtype)))
+    return out
 
 
 def _stabilized(cost, keep):

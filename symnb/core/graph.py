@@ -40,7 +40,7 @@ def user_trace() -> Trace | None:
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename
-        if not fname.startswith(_PKG_DIR) and "importlib" not in fname:
+        if not fname.startswith(_PKG_DIR + os.sep) and "importlib" not in fname:
             return Trace(fname, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None
@@ -124,6 +124,9 @@ class SharedVariable(Variable):
 
     def __init__(self, value, name=None, shape=None, dtype=None):
         arr = np.array(value, dtype=dtype)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"shared: {repr(name) if name else 'a shared variable'} must hold numbers, got {type(value).__name__} "
+                            f"{value!r:.60} (dtype {arr.dtype})")
         static = tuple(shape) if shape is not None else (None,) * arr.ndim
         super().__init__(TensorType(arr.dtype.name, static), None, 0, name)
         self.container = [self.type.filter(arr, self._label())]
@@ -138,7 +141,10 @@ class SharedVariable(Variable):
 
     def set_value(self, value, borrow=False):
         arr = self.type.filter(value, self._label())
-        self.container[0] = arr if (borrow or arr is not value) else arr.copy()
+        # Borrowing a read-only array is declined: an in-place update writes into the storage.
+        if arr is value and not (borrow and arr.flags.writeable):
+            arr = arr.copy()
+        self.container[0] = arr
 
 
 def shared(value, name=None, shape=None, dtype=None) -> SharedVariable:
@@ -225,7 +231,7 @@ def replace(outputs, mapping: dict) -> list[Variable]:
     Types are re-inferred, so a substitution with a more specific type propagates.
     """
     from .ops.base import apply_op
-    memo = {id(k): v for k, v in mapping.items()}
+    memo = {id(k): as_variable(v) for k, v in mapping.items()}
     for node in toposort(outputs):
         if any(id(o) in memo for o in node.outputs):
             continue

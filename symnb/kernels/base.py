@@ -24,7 +24,11 @@ class FunctionGraph:
 
 
 class Program:
-    """A compiled function body: call(list of input arrays) -> list of output arrays."""
+    """A compiled function body: call(list of input arrays) -> list of output arrays.
+
+    Outputs may be inputs, views of them or constants: sn.function copies where the
+    caller or a shared variable would otherwise see the same memory.
+    """
 
     source: str = ""
 

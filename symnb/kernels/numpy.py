@@ -63,10 +63,9 @@ class NumpyProgram(Program):
             results = run_node(node, [env[i] for i in ins])
             for o, r in zip(outs, results):
                 env[o] = r
-        outputs = [env[i] for i in self.out_slots]
-        # Never hand out an array that aliases a caller's input or a shared value.
-        return [np.array(o) if (not o.flags.writeable or any(np.may_share_memory(o, a) for a in args))
-                else o for o in outputs]
+        # Aliasing (an output that is an input, a view of one, or a constant) is sn.function's
+        # concern: it copies what it hands out or stores only where needed, for every backend.
+        return [env[i] for i in self.out_slots]
 
 
 def render(fgraph: FunctionGraph, program: NumpyProgram) -> str:

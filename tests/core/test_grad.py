@@ -1,3 +1,4 @@
+"""Gradients against finite differences; grad's options (constants, known and disconnected inputs)."""
 import numpy as np
 import pytest
 
@@ -53,6 +54,26 @@ def test_consider_constant_and_known_grads():
     z = st.exp(x)
     gk = sn.grad((z * 0).sum(), x, known_grads={z: h})
     assert np.isclose(sn.function([x, h], gk, backend="numpy")(0.0, 5.0), 5.0)
+
+
+def test_known_grads_alone_backpropagate_from_an_inner_node():
+    x = st.dvector("x")
+    z = st.exp(x) * 2
+    upstream = st.dvector("g")
+    gx = sn.grad(None, x, known_grads={z: upstream})
+    x0, g0 = np.array([0.0, 1.0]), np.array([3.0, -1.0])
+    np.testing.assert_allclose(sn.function([x, upstream], gx, backend="numpy")(x0, g0), g0 * 2 * np.exp(x0))
+    with pytest.raises(TypeError, match="cost=None needs known_grads"):
+        sn.grad(None, x)
+    with pytest.raises(TypeError, match="known_grads gives .* a gradient of type float64 scalar; it needs 1"):
+        sn.grad(None, x, known_grads={z: st.dscalar("s")})
+
+
+def test_mixed_second_derivatives():
+    x, y = st.dscalars("x", "y")
+    f = x ** 2 * st.sin(y)
+    dxy = sn.grad(sn.grad(f, x), y)
+    assert np.isclose(sn.function([x, y], dxy, backend="numpy")(1.5, 0.3), 2 * 1.5 * np.cos(0.3))
 
 
 def test_disconnected_modes():

@@ -22,7 +22,9 @@ _NUMPY = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
 def normalize_axis(axis, ndim, opname) -> tuple:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (list, tuple)) else None
+    if axes is None or not B.all(isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"{opname}: axis must be None, an int or a tuple of ints, got {axis!r}")
     out = []
     for a in axes:
         if not -ndim <= int(a) < B.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):

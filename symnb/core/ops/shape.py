@@ -304,7 +304,7 @@ class Reshape(Op):
         try:
             return (x.reshape(tuple(int(s) for s in shp)),)
         except ValueError as e:
-            raise ValueError(f"reshape: cannot reshape an array of shape {x.shape} into {tuple(shp)}") from e
+            raise ValueError(f"reshape: cannot reshape an array of shape {x.shape} into {tuple(int(s) for s in shp)}") from e
 
     def grad(self, inputs, outputs, gouts):
         return [reshape(gouts[0], shape(inputs[0])), None]
