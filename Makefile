@@ -23,8 +23,16 @@ lab: env
 	@echo "Starting JupyterLab on notebooks/ — open the http://127.0.0.1:8888/lab?token=... URL printed below"
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=8888 --no-browser $(ROOT_FLAG)
 
-bench: env
-	$(PY) benchmarks/run.py
+# The peers are an optional extra; BENCH_ARGS=--quick (or --only A,B ...) passes options on.
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -15,9 +15,25 @@ from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
 from .kernels.base import BACKENDS, FunctionGraph
 from .kernels import numpy as _numpy_backend  # noqa: F401  (registers the reference backend)
-from .kernels.cpp import program as _cpp_backend  # noqa: F401  (registers the C++ backend)
+from .kernels.cpp import backend as _cpp_backend  # noqa: F401  (registers the C++ backend)
 
-DEFAULT_BACKEND = "numpy"
+# None: C++ when this machine can compile, else the reference backend (with one warning).
+DEFAULT_BACKEND = None
+_warned_no_compiler = False
+
+
+def _backend_name(requested) -> str:
+    global _warned_no_compiler
+    if requested or DEFAULT_BACKEND:
+        return requested or DEFAULT_BACKEND
+    ok, why = BACKENDS["cpp"].available()
+    if ok:
+        return "cpp"
+    if not _warned_no_compiler:
+        _warned_no_compiler = True
+        warnings.warn(f"symnb: no working C++ compiler, so functions run on the NumPy reference backend "
+                      f"(backend='cpp' would raise): {why}", RuntimeWarning, stacklevel=4)
+    return "numpy"
 
 
 def _as_pairs(pairs):
@@ -60,7 +76,7 @@ class Function:
     """A compiled function: call it with one value per input, get arrays back."""
 
     def __init__(self, inputs, outputs, updates=(), givens=None, backend=None, rewrite=True,
-                 name=None, on_unused_input="raise"):
+                 name=None, on_unused_input="raise", *, compile=True):
         if on_unused_input not in ("raise", "warn", "ignore"):
             raise ValueError("function: on_unused_input must be 'raise', 'warn' or 'ignore'")
         self.single = not isinstance(outputs, (list, tuple))
@@ -99,10 +115,15 @@ class Function:
             all_outputs = mark_inplace(self.inputs, all_outputs, [(k, v) for (k, _), v in zip(pairs, new_values)])
         self.outputs = all_outputs[:len(outputs)]
         self.fgraph = FunctionGraph(self.inputs + self.shared, all_outputs)
-        self.backend_name = backend or DEFAULT_BACKEND
+        self.backend_name = _backend_name(backend)
         if self.backend_name not in BACKENDS:
             raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
-        self.program = BACKENDS[self.backend_name].compile(self.fgraph)
+        # compile=False stops at the graph (sn.codegen renders it without compiling).
+        self.program = BACKENDS[self.backend_name].compile(self.fgraph) if compile else None
+        # A program may offer a call that checks, computes and stores updates in one go; it
+        # raises `_retry` when the arguments need TensorType.filter's conversions first.
+        fast = getattr(self.program, "fast_path", None)
+        self._fast, self._retry = fast(self) if fast else (None, None)
         self.name = name
         self._n_out = len(outputs)
         self._input_checks = [_Check(v.type, f"input {i} ({v.name or v.type})") for i, v in enumerate(self.inputs)]
@@ -169,8 +190,15 @@ class Function:
         return slots
 
     def __call__(self, *args, **kwargs):
+        if self._fast is not None and not kwargs:
+            try:
+                return self._fast(*args)
+            except self._retry:
+                pass
         args = self._arguments(args, kwargs)
         values = [check(a) for check, a in zip(self._input_checks, args)]
+        if self._fast is not None:
+            return self._fast(*values)
         before = [s.container[0] for s in self.shared]
         results = self.program(values + before)
         outs = list(results[:self._n_out])
@@ -218,6 +246,13 @@ def function(inputs, outputs=None, updates=None, givens=None, backend=None, rewr
              on_unused_input="raise") -> Function:
     """Compile a function from symbolic inputs to outputs (PyTensor's pytensor.function)."""
     return Function(inputs, outputs, updates or (), givens, backend, rewrite, name, on_unused_input)
+
+
+def codegen(inputs, outputs=None, updates=None, givens=None, backend=None, rewrite=True,
+            on_unused_input="raise") -> str:
+    """The code sn.function would compile for these arguments (Function.source), uncompiled."""
+    f = Function(inputs, outputs, updates or (), givens, backend, rewrite, None, on_unused_input, compile=False)
+    return BACKENDS[f.backend_name].source(f.fgraph)
 
 
 def nodes(outputs):

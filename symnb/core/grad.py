@@ -229,7 +229,7 @@ def verify_grad(fn, points, rng=None, eps=None, rel_tol=None, abs_tol=None, n_te
             a = np.asarray(analytic[k], dtype="float64")
             abs_err = np.abs(a - numeric)
             rel_err = abs_err / np.maximum(np.abs(a) + np.abs(numeric), 1e-8)
-            bad = (abs_err > tol_a) & (rel_err > tol_r)
+            bad = ~((abs_err <= tol_a) | (rel_err <= tol_r))   # written so that nan counts as bad
             if np.any(bad):
                 i = np.unravel_index(np.argmax(np.where(bad, rel_err, -1)), p.shape) if p.ndim else ()
                 raise GradientError(

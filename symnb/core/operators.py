@@ -1,6 +1,10 @@
 """NumPy-style operators and methods on symbolic variables (x + y, x.sum(axis=0), x.T, x[1:])."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 _ops = None
 
 
@@ -68,12 +72,21 @@ class TensorOperators:
     def shape(self): return _o().shape(self)
 
     @property
-    def size(self): return _o().prod(_o().shape(self))
+    def size(self):
+        if None in self.type.shape:
+            return _o().prod(_o().shape(self))
+        from .graph import Constant
+        return Constant(np.int64(math.prod(self.type.shape)))
 
     @property
     def T(self): return _o().transpose(self)
 
-    def transpose(self, *axes): return _o().transpose(self, axes if axes else None)
+    def transpose(self, *axes):
+        # x.transpose(1, 0) and x.transpose((1, 0)), as in NumPy
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _o().transpose(self, axes if axes else None)
+
     def dimshuffle(self, *order): return _o().dimshuffle(self, *order)
     def reshape(self, *shape, ndim=None):
         return _o().reshape(self, shape[0] if len(shape) == 1 else shape, ndim=ndim)

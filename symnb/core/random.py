@@ -86,13 +86,18 @@ class RandomDraw(Op):
         if size.ndim != 1 or n is None:
             raise TypeError(f"{self.name}: size must be a shape vector of known length")
         shape = static_entries(size, n)
-        broadcast_shapes(shape, *[p.type.shape for p in params], opname=self.name)
+        full = broadcast_shapes(shape, *[p.type.shape for p in params], opname=self.name)
+        if len(full) > n or any(s is not None and f is not None and s != f for s, f in zip(shape, full)):
+            raise TypeError(f"{self.name}: parameters of shapes {[p.type.shape for p in params]} "
+                            f"do not broadcast to the sample shape {shape}")
         return [state.type, TensorType(self.dtype, shape)]
 
     def perform(self, state, size, *params):
         shape = tuple(int(s) for s in size)
         n = int(np.prod(shape, dtype=np.int64))
         key, counter = int(state[0]), int(state[1])
+        if not _fits(shape, [np.shape(p) for p in params]):
+            raise ValueError("the parameters do not broadcast to the sample shape")
         if self.dist == "binomial":
             trials = int(params[0])
             if trials < 0:
@@ -127,6 +132,14 @@ class RandomDraw(Op):
         return [None] * len(inputs)
 
     differentiable = False
+
+
+def _fits(shape, param_shapes):
+    """Whether the parameters broadcast to exactly the sample shape (NumPy's rule for size=)."""
+    try:
+        return np.broadcast_shapes(shape, *param_shapes) == shape
+    except ValueError:
+        return False
 
 
 def _splitmix64(x: int) -> int:

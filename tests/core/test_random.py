@@ -99,3 +99,14 @@ def test_explicit_update_overrides_default():
     np.testing.assert_array_equal(frozen(), frozen())
     moving = sn.function([], u)
     assert not np.array_equal(moving(), moving())
+
+
+def test_parameters_must_broadcast_to_size():
+    rng = sn.RandomStream(seed=2)
+    with pytest.raises(TypeError, match="do not broadcast to the sample shape"):
+        rng.uniform(np.zeros((2, 3)), 1.0, size=(3,))
+    p = st.dvector("p")
+    f = sn.function([p], rng.binomial(1, p, size=(3,)), backend="numpy")
+    assert f(np.full(1, 1.0)).tolist() == [1, 1, 1]
+    with pytest.raises(ValueError, match="do not broadcast to the sample shape"):
+        f(np.full(5, 0.5))

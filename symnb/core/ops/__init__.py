@@ -5,9 +5,10 @@ from .elemwise import SCALAR_OPS, Elemwise, cast, zeros_like, ones_like, clip, w
 from .elemwise import abs, pow, round, true_div  # noqa: F401
 from .reduce import (Reduce, sum, prod, max, min, argmax, argmin, all, any, mean, var, std,  # noqa: F401
                      logsumexp, reduce_)
-from .shape import (Shape, MakeVector, Alloc, DimShuffle, Reshape, Join, Arange, Eye,  # noqa: F401
+from .shape import (Shape, MakeVector, Alloc, DimShuffle, Reshape, Join,  # noqa: F401
                     shape, alloc, zeros, ones, full, sum_to, dimshuffle, transpose, expand_dims,
-                    squeeze, reshape, flatten, concatenate, stack, arange, eye, as_shape)
+                    squeeze, reshape, flatten, concatenate, stack, as_shape)
+from .creation import Arange, Eye, arange, eye  # noqa: F401
 from .subtensor import Subtensor, IncSubtensor, subtensor, set_subtensor, inc_subtensor  # noqa: F401
 from .blas import Dot, BatchedMatmul, dot, matmul, outer, tensordot  # noqa: F401
 from .nnet import (Softmax, LogSoftmax, softmax, log_softmax, relu, binary_crossentropy,  # noqa: F401

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import as_variable
-from ..types import TensorType, result_dtype
+from ..types import TensorType, broadcast_shapes, result_dtype
 from .base import Op, apply_op
 from . import elemwise as E
-from .shape import dimshuffle, reshape, shape, expand_dims
+from .shape import dimshuffle, reshape, expand_dims
 
 
 def _check_inner(a, b, ka, kb, opname):
@@ -64,30 +64,40 @@ def dot(a, b):
 
 @dataclass(frozen=True)
 class BatchedMatmul(Op):
-    """np.matmul on 3-d inputs of equal batch length (batch, n, k) @ (batch, k, m)."""
+    """np.matmul on inputs of equal ndim >= 3: (*batch, n, k) @ (*batch, k, m).
+
+    The batch axes broadcast statically (only axes typed as length 1 stretch)."""
 
     def infer(self, a, b):
-        if a.ndim != 3 or b.ndim != 3:
-            raise TypeError("batched matmul takes 3-d inputs")
-        _check_inner(a, b, 2, 1, "matmul")
-        from ..types import broadcast_shapes
-        batch = broadcast_shapes(a.type.shape[:1], b.type.shape[:1], opname="matmul")
-        return [TensorType(result_dtype(a.dtype, b.dtype), batch + (a.type.shape[1], b.type.shape[2]))]
+        if a.ndim != b.ndim or a.ndim < 3:
+            raise TypeError(f"batched matmul takes inputs of one ndim >= 3, got {a.type} and {b.type}")
+        _check_inner(a, b, -1, -2, "matmul")
+        batch = broadcast_shapes(a.type.shape[:-2], b.type.shape[:-2], opname="matmul", types=(a.type, b.type))
+        return [TensorType(result_dtype(a.dtype, b.dtype), batch + (a.type.shape[-2], b.type.shape[-1]))]
 
     def perform(self, a, b):
         return (np.matmul(a, b),)
+
+    def validate(self, node, arrays, outputs):
+        from .shape import check_static_broadcast
+        check_static_broadcast("matmul", node.inputs, arrays, outputs[0].shape, core=2)
 
     def grad(self, inputs, outputs, gouts):
         a, b = inputs
         g = gouts[0]
         from .shape import sum_to
-        ga = apply_op(BatchedMatmul(), [g, dimshuffle(b, 0, 2, 1)])
-        gb = apply_op(BatchedMatmul(), [dimshuffle(a, 0, 2, 1), g])
+        ga = apply_op(BatchedMatmul(), [g, _swap_last(b)])
+        gb = apply_op(BatchedMatmul(), [_swap_last(a), g])
         return [E.cast(sum_to(ga, a), a.dtype), E.cast(sum_to(gb, b), b.dtype)]
 
 
+def _swap_last(x):
+    return dimshuffle(x, list(range(x.ndim - 2)) + [x.ndim - 1, x.ndim - 2])
+
+
 def matmul(a, b):
-    """np.matmul: vectors promoted as in NumPy, leading axes are batch axes."""
+    """np.matmul: a vector operand gains an axis that is removed again; leading axes are batch
+    axes and broadcast (statically, as elementwise ops do)."""
     a, b = as_variable(a), as_variable(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: input operand does not have enough dimensions (scalars are not allowed)")
@@ -98,13 +108,7 @@ def matmul(a, b):
     nd = max(a2.ndim, b2.ndim)
     a2 = expand_dims(a2, list(range(nd - a2.ndim))) if a2.ndim < nd else a2
     b2 = expand_dims(b2, list(range(nd - b2.ndim))) if b2.ndim < nd else b2
-    # Flatten the batch axes into one, multiply, restore.
-    sa, sb = shape(a2), shape(b2)
-    batch = [E.maximum(sa[i], sb[i]) for i in range(nd - 2)]
-    from .shape import alloc, stack
-    a3 = reshape(alloc(a2, stack(batch + [sa[nd - 2], sa[nd - 1]])), [-1, sa[nd - 2], sa[nd - 1]])
-    b3 = reshape(alloc(b2, stack(batch + [sb[nd - 2], sb[nd - 1]])), [-1, sb[nd - 2], sb[nd - 1]])
-    out = reshape(apply_op(BatchedMatmul(), [a3, b3]), stack(batch + [sa[nd - 2], sb[nd - 1]]), ndim=nd)
+    out = apply_op(BatchedMatmul(), [a2, b2])
     if a.ndim == 1:
         out = out[..., 0, :]
     if b.ndim == 1:
@@ -123,6 +127,8 @@ def tensordot(a, b, axes=2):
     """np.tensordot: move the summed axes together, reshape to matrices, dot, reshape back."""
     a, b = as_variable(a), as_variable(b)
     if isinstance(axes, (int, np.integer)):
+        if not 0 <= axes <= min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: cannot sum over {axes} axes of {a.type} and {b.type}")
         ax_a, ax_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
     else:
         ax_a, ax_b = [list(x) if isinstance(x, (list, tuple)) else [x] for x in axes]
@@ -133,24 +139,25 @@ def tensordot(a, b, axes=2):
         _check_inner(a, b, i, j, "tensordot")
     free_a = [d for d in range(a.ndim) if d not in ax_a]
     free_b = [d for d in range(b.ndim) if d not in ax_b]
-    at = dimshuffle(a, free_a + ax_a)
-    bt = dimshuffle(b, ax_b + free_b)
-    sa, sb = shape(at), shape(bt)
-    k = _prod([sa[len(free_a) + i] for i in range(len(ax_a))])
-    m = _prod([sa[i] for i in range(len(free_a))])
-    n = _prod([sb[len(ax_b) + i] for i in range(len(free_b))])
-    out = dot(reshape(at, [m, k]), reshape(bt, [k, n]))
-    from .shape import stack
-    out_shape = [sa[i] for i in range(len(free_a))] + [sb[len(ax_b) + i] for i in range(len(free_b))]
-    if not out_shape:
-        return reshape(out, np.zeros(0, "int64"), ndim=0)
-    return reshape(out, stack(out_shape), ndim=len(out_shape))
+    m, n = [_length(a, d) for d in free_a], [_length(b, d) for d in free_b]
+    k = [_length(a, i) if a.type.shape[i] is not None else _length(b, j) for i, j in zip(ax_a, ax_b)]
+    out = dot(reshape(dimshuffle(a, free_a + ax_a), [_prod(m), _prod(k)]),
+              reshape(dimshuffle(b, ax_b + free_b), [_prod(k), _prod(n)]))
+    return reshape(out, m + n) if m + n else reshape(out, np.zeros(0, "int64"), ndim=0)
 
 
-def _prod(entries):
-    out = as_variable(np.int64(1))
-    for e in entries:
-        out = e if out is None else out * e
+def _length(x, d):
+    """x's length on axis d: an int when the type knows it, else a symbolic scalar."""
+    from .shape import shape
+    n = x.type.shape[d]
+    return n if n is not None else shape(x)[d]
+
+
+def _prod(lengths):
+    """Product of lengths; stays a Python int while they are all known."""
+    out = 1
+    for n in lengths:
+        out = out * n
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import scipy.special as sps
 
-from ..graph import Constant, Variable, as_variable
+from ..graph import Constant, as_variable
 from ..types import TensorType, broadcast_shapes, is_float, result_dtype
 from .base import Op, apply_op
 
@@ -43,12 +43,13 @@ def _variadic(fn):
     return impl
 
 
-def _sqr(x):
-    return np.multiply(x, x)
-
-
 def _switch(c, a, b):
     return np.where(c, a, b)
+
+
+def _identity(x):
+    # np.positive would refuse booleans; identity must pass every dtype through.
+    return np.array(x, copy=True)
 
 
 def _zero_grads(inputs, z, g):
@@ -79,7 +80,7 @@ SCALAR_OPS: dict[str, ScalarOp] = {
     "log10": ScalarOp(1, np.log10, lambda xs, z, g: [g / (xs[0] * np.log(10.0))]),
     "log1p": ScalarOp(1, np.log1p, lambda xs, z, g: [g / (xs[0] + 1)]),
     "sqrt": ScalarOp(1, np.sqrt, lambda xs, z, g: [g * 0.5 / z]),
-    "sqr": ScalarOp(1, _sqr, lambda xs, z, g: [g * 2 * xs[0]]),
+    "sqr": ScalarOp(1, np.square, lambda xs, z, g: [g * 2 * xs[0]]),
     "reciprocal": ScalarOp(1, np.reciprocal, lambda xs, z, g: [neg(g) * sqr(z)]),
     "sin": ScalarOp(1, np.sin, lambda xs, z, g: [g * cos(xs[0])]),
     "cos": ScalarOp(1, np.cos, lambda xs, z, g: [neg(g) * sin(xs[0])]),
@@ -94,9 +95,8 @@ SCALAR_OPS: dict[str, ScalarOp] = {
     "arccosh": ScalarOp(1, np.arccosh, lambda xs, z, g: [g / sqrt(sqr(xs[0]) - 1)]),
     "arctanh": ScalarOp(1, np.arctanh, lambda xs, z, g: [g / (1 - sqr(xs[0]))]),
     "sigmoid": ScalarOp(1, sps.expit, lambda xs, z, g: [g * z * (1 - z)]),
-    # softplus(x) = log(1 + exp(x)), computed without overflow.
-    "softplus": ScalarOp(1, lambda x: np.logaddexp(np.zeros((), np.result_type(x, np.float16)), x),
-                         lambda xs, z, g: [g * sigmoid(xs[0])]),
+    # softplus(x) = log(1 + exp(x)) = logaddexp(0, x), computed without overflow.
+    "softplus": ScalarOp(1, lambda x: np.logaddexp(0, x), lambda xs, z, g: [g * sigmoid(xs[0])]),
     "erf": ScalarOp(1, sps.erf, lambda xs, z, g: [g * (2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
     "erfc": ScalarOp(1, sps.erfc, lambda xs, z, g: [g * (-2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
     "floor": ScalarOp(1, np.floor, _zero_grads),
@@ -115,9 +115,9 @@ SCALAR_OPS: dict[str, ScalarOp] = {
     "or_": ScalarOp(2, np.bitwise_or, None, "|"),
     "xor": ScalarOp(2, np.bitwise_xor, None, "^"),
     "invert": ScalarOp(1, np.invert, None, "~"),
-    "identity": ScalarOp(1, np.positive, lambda xs, z, g: [g]),
+    "identity": ScalarOp(1, _identity, lambda xs, z, g: [g]),
     # Identity whose gradient is zero (stop_gradient / PyTensor's zero_grad).
-    "zero_grad": ScalarOp(1, np.positive, _zero_grads),
+    "zero_grad": ScalarOp(1, _identity, _zero_grads),
 }
 
 
@@ -188,26 +188,39 @@ class Elemwise(Op):
 _CAST = ScalarOp(1, None, lambda xs, z, g: [g])
 
 
+COMPARISONS = ("eq", "neq", "lt", "le", "gt", "ge")
+
+
 def apply_elemwise(name, *inputs):
-    """Build Elemwise(name)(*inputs), giving weak Python literals the other operands' dtype."""
+    """Build Elemwise(name)(*inputs), giving weak Python literals the other operands' dtype.
+
+    NEP 50: int8 + 1 stays int8, float32 * 2.5 stays float32, int8 + 1000 is an error
+    (NumPy's OverflowError), except in comparisons, which NumPy makes exact.
+    """
     inputs = [as_variable(i) for i in inputs]
-    weak = [isinstance(i, Constant) and i.weak for i in inputs]
-    if any(weak):
-        operands = [i.data.item() if w else i.dtype for i, w in zip(inputs, weak)]
-        if not all(weak):
-            try:
+    # The condition of a switch selects; it takes no part in the result's dtype.
+    lead = 1 if name == "switch" else 0
+    weak = [j >= lead and isinstance(v, Constant) and v.weak for j, v in enumerate(inputs)]
+    if any(weak) and not all(weak[lead:]):
+        operands = [v.data.item() if w else v.dtype for v, w in zip(inputs[lead:], weak[lead:])]
+        try:
+            with np.errstate(over="ignore"):     # float32 + 1e300 is inf, as in NumPy
                 common = result_dtype(*operands)
-                inputs = [Constant(np.asarray(i.data.item(), dtype=common)) if w else i
-                          for i, w in zip(inputs, weak)]
-            except OverflowError as e:
-                raise TypeError(f"{name}: {e} (the literal does not fit the other operand's dtype)") from None
+                inputs = [Constant(np.asarray(v.data.item(), dtype=common)) if w else v
+                          for v, w in zip(inputs, weak)]
+        except OverflowError as e:
+            if name not in COMPARISONS:
+                raise TypeError(f"{name}: {e} (the literal does not fit the other operand's dtype; "
+                                f"cast the tensor first, e.g. x.astype('int64'))") from None
+            # An out-of-range literal keeps its own dtype: the comparison promotes and stays exact.
+            inputs = [Constant(v.data) if w else v for v, w in zip(inputs, weak)]
     return apply_op(Elemwise(name), inputs)
 
 
 def _fn(name):
     def f(*xs):
         return apply_elemwise(name, *xs)
-    f.__name__ = name
+    f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise {name} with NumPy broadcasting and dtype rules."
     return f
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import as_variable
-from ..types import TensorType, is_float, is_int
+from ..types import is_float, is_int
 from .base import Op, apply_op
 from . import elemwise as E
 from . import reduce as R
@@ -52,14 +52,22 @@ class LogSoftmax(Op):
         return [g - E.exp(lsm) * R.sum(g, self.axis, keepdims=True)]
 
 
-def softmax(x, axis=-1):
+def _along(op_class, x, axis):
+    """op_class(axis)(x); axis=None normalizes over all elements (as scipy.special.softmax)."""
     x = as_variable(x)
-    return apply_op(Softmax(axis % max(x.ndim, 1)), [x])
+    if axis is None and x.ndim != 1:
+        from .shape import reshape, shape
+        return reshape(_along(op_class, reshape(x, [-1]), -1), shape(x), ndim=x.ndim)
+    axis = R.normalize_axis(-1 if axis is None else axis, x.ndim, op_class.__name__.lower())
+    return apply_op(op_class(axis[0] if axis else 0), [x])
+
+
+def softmax(x, axis=-1):
+    return _along(Softmax, x, axis)
 
 
 def log_softmax(x, axis=-1):
-    x = as_variable(x)
-    return apply_op(LogSoftmax(axis % max(x.ndim, 1)), [x])
+    return _along(LogSoftmax, x, axis)
 
 
 def relu(x, alpha=0):
@@ -89,10 +97,16 @@ def categorical_crossentropy(coding_dist, true_dist):
     # log(softmax(z)) is built as log_softmax(z): finite, and so is its gradient.
     log_p = log_softmax(node.inputs[0], node.op.axis) if node is not None and isinstance(node.op, Softmax) \
         else E.log(coding_dist)
-    if is_int(true_dist.dtype) and true_dist.ndim == coding_dist.ndim - 1:
-        from .shape import arange, shape
-        rows = arange(shape(coding_dist)[0])
-        return E.neg(log_p[rows, true_dist])
+    if is_int(true_dist.dtype) and true_dist.dtype != "bool" and true_dist.ndim == coding_dist.ndim - 1:
+        # Class indices: pick log_p[i, j, ..., true_dist[i, j, ...]] along the last axis.
+        from .creation import arange
+        from .shape import expand_dims, shape
+        lead = coding_dist.ndim - 1
+        grid = [expand_dims(arange(shape(log_p)[d]), [a for a in range(lead) if a != d]) for d in range(lead)]
+        return E.neg(log_p[(*grid, true_dist)])
+    if true_dist.ndim != coding_dist.ndim:
+        raise TypeError(f"categorical_crossentropy: targets must be class indices ({coding_dist.ndim - 1}-d "
+                        f"integers) or a distribution like {coding_dist.type}, got {true_dist.type}")
     return E.neg(R.sum(true_dist * log_p, axis=-1))
 
 

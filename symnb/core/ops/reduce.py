@@ -20,16 +20,21 @@ _NUMPY = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
 
 
 def normalize_axis(axis, ndim, opname) -> tuple:
+    """axis (None, int or tuple, negatives allowed) -> sorted tuple of non-negative axes.
+
+    As in NumPy's reductions, a 0-d input accepts axis 0 and -1 (and reduces nothing).
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (list, tuple)) else None
-    if axes is None or not B.all(isinstance(a, (int, np.integer)) for a in axes):
+    if axes is None or not B.all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
         raise TypeError(f"{opname}: axis must be None, an int or a tuple of ints, got {axis!r}")
+    n = B.max(ndim, 1)
     out = []
     for a in axes:
-        if not -ndim <= int(a) < B.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -n <= int(a) < n:
             raise ValueError(f"{opname}: axis {a} is out of bounds for an input with {ndim} dimensions")
-        out.append(int(a) % B.max(ndim, 1))
+        out.append(int(a) % n)
     if len(set(out)) != len(out):
         raise ValueError(f"{opname}: repeated axis in {axis}")
     return tuple(sorted(out)) if ndim else ()
@@ -70,7 +75,8 @@ class Reduce(Op):
                 raise ValueError(f"{self.kind}: attempt to get {self.kind} of an empty axis")
             # NumPy's argmax takes one axis: move the reduced axes last and flatten them.
             keep = [d for d in range(x.ndim) if d not in self.axis]
-            y = x.transpose(keep + list(self.axis)).reshape([x.shape[d] for d in keep] + [-1])
+            n = int(np.prod([x.shape[d] for d in self.axis], dtype="int64"))
+            y = x.transpose(keep + list(self.axis)).reshape([x.shape[d] for d in keep] + [n])
             out = fn(y, axis=-1).astype("int64")
             if self.keepdims:
                 out = out.reshape([1 if d in self.axis else x.shape[d] for d in range(x.ndim)])
@@ -88,11 +94,23 @@ class Reduce(Op):
         if self.kind == "sum":
             gx = g
         elif self.kind == "prod":
-            gx = g * z / x   # d prod / d x_i = prod / x_i (x_i != 0)
+            gx = g * _prod_grad(x, z, self.axis)
         else:   # max / min: the gradient goes to every position equal to the extremum
             gx = g * E.eq(x, z)
         from .shape import alloc, shape
         return [E.cast(alloc(gx, shape(x)), x.dtype)]
+
+
+def _prod_grad(x, z, axis):
+    """d prod / d x_i = product of the other elements, also where x has zeros.
+
+    prod / x_i where the slice has no zero; at the slice's only zero, the product of the
+    rest; 0 elsewhere (a slice with two zeros has a zero gradient everywhere).
+    """
+    zero = E.eq(x, 0)
+    n_zeros = reduce_("sum", zero, axis, keepdims=True)
+    others = reduce_("prod", E.switch(zero, 1, x), axis, keepdims=True)
+    return E.switch(E.eq(n_zeros, 0), z / x, E.switch(E.and_(zero, E.eq(n_zeros, 1)), others, 0))
 
 
 def _keep(v, x, axis):
@@ -107,6 +125,8 @@ def _keep(v, x, axis):
 def reduce_(kind, x, axis=None, keepdims=False) -> Variable:
     x = as_variable(x)
     axes = normalize_axis(axis, x.ndim, kind)
+    if kind in ("argmax", "argmin") and axis is not None and not isinstance(axis, (int, np.integer)) and not axes:
+        raise TypeError(f"{kind}: axis=() names no axis to search")
     if not axes and kind not in ("argmax", "argmin"):
         return E.cast(x, Reduce(kind, (), keepdims).infer(x)[0].dtype)
     return apply_op(Reduce(kind, axes, keepdims), [x])
@@ -120,7 +140,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001
 def _reducer(kind):
     def reduction(x, axis=None, keepdims=False):
         return reduce_(kind, x, axis, keepdims)
-    reduction.__name__ = kind
+    reduction.__name__ = reduction.__qualname__ = kind
     reduction.__doc__ = f"np.{kind}(x, axis, keepdims=...) as a graph node."
     return reduction
 
@@ -162,8 +182,11 @@ def std(x, axis=None, keepdims=False, ddof=0):
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) computed stably: max + log(sum(exp(x - max)))."""
+    """log(sum(exp(x))) computed stably: max + log(sum(exp(x - max))); float64 for integers
+    (as scipy.special.logsumexp)."""
     x = as_variable(x)
+    if not is_float(x.dtype):
+        x = E.cast(x, "float64")
     m = E.zero_grad(max(x, axis, keepdims=True))
     # An all -inf (or inf) slice would give nan from inf - inf; shift by 0 there.
     m = E.switch(E.lt(E.abs(m), np.inf), m, 0)

@@ -10,15 +10,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Constant, Variable, as_variable
-from ..types import TensorType, broadcast_shapes, is_int, result_dtype
+from ..types import TensorType, is_int, result_dtype
 from .base import Op, apply_op
 
 
-def check_static_broadcast(opname, inputs, arrays, out_shape):
-    """Broadcasting is decided by static types: a length-1 axis not typed as 1 must not stretch."""
+def check_static_broadcast(opname, inputs, arrays, out_shape, core=0):
+    """Broadcasting is decided by static types: a length-1 axis not typed as 1 must not stretch.
+
+    The last `core` axes of inputs and output do not broadcast (a matmul's matrix axes).
+    """
     for v, a in zip(inputs, arrays):
         lead = len(out_shape) - a.ndim
-        for d, (s, n) in enumerate(zip(v.type.shape, a.shape)):
+        for d, (s, n) in enumerate(zip(v.type.shape[:a.ndim - core], a.shape[:a.ndim - core])):
             if n == 1 and s != 1 and out_shape[lead + d] != 1:
                 name = f" {v.name!r}" if v.name else ""
                 raise ValueError(
@@ -28,18 +31,37 @@ def check_static_broadcast(opname, inputs, arrays, out_shape):
                     f"or use alloc/broadcast_to")
 
 
-def _is_int_scalar(v: Variable) -> bool:
+def is_int_scalar(v: Variable) -> bool:
     return v.ndim == 0 and is_int(v.dtype)
 
 
-def static_value(v: Variable):
-    """The value of v if the graph fixes it at build time, else None."""
+# Ops cheap enough to run at build time on known integer scalars and vectors (shape arithmetic).
+_FOLDABLE = ("Subtensor", "Elemwise", "MakeVector", "Reduce")
+
+
+def static_value(v: Variable, depth: int = 8):
+    """The value of v if the graph fixes it at build time (constants, known lengths and a
+    little integer arithmetic on them, like x.shape[1] * 2), else None."""
     if isinstance(v, Constant):
         return v.data
-    if v.owner is not None and isinstance(v.owner.op, Shape):
-        shp = v.owner.inputs[0].type.shape
+    node = v.owner
+    if node is None or depth == 0 or v.ndim > 1 or not is_int(v.dtype):
+        return None
+    if isinstance(node.op, Shape):
+        shp = node.inputs[0].type.shape
         return np.array(shp, dtype="int64") if None not in shp else None
-    return None
+    n = _entry_of_shape(v)
+    if n is not None:
+        return np.int64(n)
+    if type(node.op).__name__ not in _FOLDABLE:
+        return None
+    vals = [static_value(i, depth - 1) for i in node.inputs]
+    if any(val is None for val in vals):
+        return None
+    try:
+        return node.op.perform(*vals)[node.outputs.index(v)]
+    except (ArithmeticError, ValueError, IndexError):   # left for run time to report
+        return None
 
 
 def static_entries(shape_vec: Variable, n: int) -> tuple:
@@ -49,11 +71,7 @@ def static_entries(shape_vec: Variable, n: int) -> tuple:
         return tuple(int(s) for s in val)
     node = shape_vec.owner
     if node is not None and isinstance(node.op, MakeVector):
-        out = []
-        for e in node.inputs:
-            ev = static_value(e)
-            out.append(int(ev) if ev is not None else _entry_of_shape(e))
-        return tuple(out)
+        return tuple(None if ev is None else int(ev) for ev in map(static_value, node.inputs))
     if node is not None and isinstance(node.op, Shape):
         return node.inputs[0].type.shape
     return (None,) * n
@@ -121,7 +139,7 @@ def as_shape(shape) -> Variable:
         shape = [shape]
     entries = [as_variable(s) for s in shape]
     for e in entries:
-        if not _is_int_scalar(e):
+        if not is_int_scalar(e):
             raise TypeError(f"shape entries must be integer scalars, got {e.type}")
     if all(isinstance(e, Constant) for e in entries):
         return Constant(np.array([int(e.data) for e in entries], dtype="int64"))
@@ -250,28 +268,35 @@ def dimshuffle(x, *order):
 
 
 def transpose(x, axes=None):
+    """np.transpose: reverse the axes, or permute them as `axes` says (negatives allowed)."""
     x = as_variable(x)
-    axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(a % x.ndim for a in axes)
-    return dimshuffle(x, axes)
+    if axes is None:
+        return dimshuffle(x, tuple(reversed(range(x.ndim))))
+    from .reduce import normalize_axis
+    if len(normalize_axis(axes, x.ndim, "transpose")) != x.ndim:
+        raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of {x.ndim} axes")
+    return dimshuffle(x, tuple(a % x.ndim for a in axes))
 
 
 def expand_dims(x, axis):
+    """np.expand_dims: new length-1 axes at the given positions of the result."""
+    from .reduce import normalize_axis
     x = as_variable(x)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    n = x.ndim + len(axes)
-    axes = sorted(a % n for a in axes)
-    order, src = [], iter(range(x.ndim))
-    for d in range(n):
-        order.append("x" if d in axes else next(src))
-    return dimshuffle(x, order)
+    n = x.ndim + (1 if isinstance(axis, (int, np.integer)) else len(axis))
+    axes = normalize_axis(axis, n, "expand_dims")
+    src = iter(range(x.ndim))
+    return dimshuffle(x, ["x" if d in axes else next(src) for d in range(n)])
 
 
 def squeeze(x, axis=None):
+    """np.squeeze. Without `axis` it drops the axes typed as length 1 (broadcasting is static,
+    so an axis of unknown length stays even if it turns out to be 1 at run time)."""
+    from .reduce import normalize_axis
     x = as_variable(x)
     if axis is None:
         axes = [d for d, s in enumerate(x.type.shape) if s == 1]
     else:
-        axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+        axes = normalize_axis(axis, x.ndim, "squeeze")
     return dimshuffle(x, [d for d in range(x.ndim) if d not in axes])
 
 
@@ -343,12 +368,17 @@ class Join(Op):
         if not -nd <= self.axis < nd:
             raise ValueError(f"concatenate: axis {self.axis} is out of range for {nd}-d inputs")
         ax = self.axis % nd
-        others = [tuple(s for d, s in enumerate(x.type.shape) if d != ax) for x in xs]
-        merged = broadcast_shapes(*others, opname="concatenate")
-        lens = [x.type.shape[ax] for x in xs]
-        total = None if None in lens else sum(lens)
-        out = list(merged)
-        out.insert(ax, total)
+        out = []
+        for d in range(nd):
+            lens = [x.type.shape[d] for x in xs]
+            known = {n for n in lens if n is not None}
+            if d == ax:
+                out.append(None if None in lens else sum(lens))
+            elif len(known) > 1:   # no broadcasting here: every other axis must match exactly
+                raise ValueError(f"concatenate: the inputs' lengths on axis {d} differ: "
+                                 + ", ".join(str(x.type) for x in xs))
+            else:
+                out.append(known.pop() if known else None)
         return [TensorType(result_dtype(*[x.dtype for x in xs]), tuple(out))]
 
     def perform(self, *xs):
@@ -366,7 +396,12 @@ class Join(Op):
 
 def concatenate(xs, axis=0):
     xs = [as_variable(x) for x in xs]
-    return xs[0] if len(xs) == 1 else apply_op(Join(axis), xs)
+    if not xs:
+        raise ValueError("concatenate: need at least one array to concatenate")
+    if len(xs) == 1:
+        return xs[0]
+    nd = xs[0].ndim
+    return apply_op(Join(axis % nd if -nd <= axis < nd else axis), xs)
 
 
 def stack(xs, axis=0):
@@ -374,48 +409,3 @@ def stack(xs, axis=0):
     if all(x.ndim == 0 and is_int(x.dtype) for x in xs) and axis == 0:
         return apply_op(MakeVector(result_dtype(*[x.dtype for x in xs])), xs)
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
-
-
-@dataclass(frozen=True)
-class Arange(Op):
-    dtype: str
-
-    def infer(self, start, stop, step):
-        vals = [static_value(v) for v in (start, stop, step)]
-        n = None if any(v is None for v in vals) else len(np.arange(*[v.item() for v in vals]))
-        return [TensorType(self.dtype, (n,))]
-
-    def perform(self, start, stop, step):
-        return (np.arange(start, stop, step, dtype=self.dtype),)
-
-    def grad(self, inputs, outputs, gouts):
-        return [None, None, None]
-
-
-def arange(start, stop=None, step=1, dtype=None):
-    if stop is None:
-        start, stop = 0, start
-    args = [as_variable(a) for a in (start, stop, step)]
-    if dtype is None:
-        dtype = np.arange(*[np.ones((), a.dtype) if not isinstance(a, Constant) else a.data.item()
-                            for a in args]).dtype.name
-    return apply_op(Arange(np.dtype(dtype).name), args)
-
-
-@dataclass(frozen=True)
-class Eye(Op):
-    dtype: str
-
-    def infer(self, n, m, k):
-        return [TensorType(self.dtype, tuple(None if static_value(v) is None else int(static_value(v))
-                                             for v in (n, m)))]
-
-    def perform(self, n, m, k):
-        return (np.eye(int(n), int(m), int(k), dtype=self.dtype),)
-
-    def grad(self, inputs, outputs, gouts):
-        return [None, None, None]
-
-
-def eye(n, m=None, k=0, dtype="float64"):
-    return apply_op(Eye(np.dtype(dtype).name), [n, n if m is None else m, k])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Constant, Variable, as_variable
-from ..types import TensorType, is_int
+from ..types import TensorType, broadcast_shapes, is_float, is_int, result_dtype
 from .base import Op, apply_op
 
 
@@ -28,41 +28,116 @@ def _part(p, syms):
     return "?"
 
 
+def _width(k) -> int:
+    """How many axes of x a key entry consumes (a k-d boolean mask consumes k)."""
+    if k is None or k is Ellipsis:
+        return 0
+    if isinstance(k, Variable) and k.dtype == "bool":
+        return k.ndim
+    return 1
+
+
+def _entry(k):
+    """Slices, Python ints, None and Ellipsis stay as they are; anything else becomes a variable."""
+    if k is None or k is Ellipsis or isinstance(k, slice):
+        return k
+    if isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
+        return int(k)
+    return as_variable(k)
+
+
 def parse_key(x: Variable, key):
-    """Turn a Python indexing key into (idx entries, symbolic inputs, newaxis positions)."""
-    key = key if isinstance(key, tuple) else (key,)
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    """Turn a Python indexing key into (idx entries, symbolic inputs, newaxis positions).
+
+    Newaxis positions are given twice: in the output of the basic indexing, and in x (the
+    axes to insert before an advanced indexing, where NumPy treats None as a new axis of x).
+    """
+    key = [_entry(k) for k in (key if isinstance(key, tuple) else (key,))]
     if sum(1 for k in key if k is Ellipsis) > 1:
-        raise IndexError("an index can only have a single ellipsis")
-    expanded = []
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(_width(k) for k in key)
+    if used > x.ndim:
+        raise IndexError(f"too many indices for {x.type}: {used} axes indexed")
+    fill = [slice(None)] * (x.ndim - used)
+    key = [e for k in key for e in (fill if k is Ellipsis else [k])]
+    idx, syms, out_axes, in_axes, out_dim, in_dim = [], [], [], [], 0, 0
     for k in key:
-        if k is Ellipsis:
-            expanded.extend([slice(None)] * (x.ndim - n_real))
-        else:
-            expanded.append(k)
-    idx, syms, newaxes, out_dim = [], [], [], 0
-    for k in expanded:
         if k is None:
-            newaxes.append(out_dim)
+            out_axes.append(out_dim)
+            in_axes.append(in_dim + len(in_axes))
             out_dim += 1
         elif isinstance(k, slice):
             idx.append(("s", _part(k.start, syms), _part(k.stop, syms), _part(k.step, syms)))
-            out_dim += 1
-        elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
-            idx.append(int(k))
+            out_dim, in_dim = out_dim + 1, in_dim + 1
+        elif isinstance(k, int):
+            idx.append(k)
+            in_dim += 1
+        elif k.ndim == 0 and is_int(k.dtype) and k.dtype != "bool":
+            idx.append(_part(k, syms))
+            in_dim += 1
+        elif is_int(k.dtype):
+            idx.append("a")
+            syms.append(k)
+            out_dim, in_dim = out_dim + 1, in_dim + _width(k)
         else:
-            v = as_variable(k)
-            if v.ndim == 0 and is_int(v.dtype) and not v.dtype == "bool":
-                idx.append(_part(v, syms))
-            elif v.dtype == "bool" or is_int(v.dtype):
-                idx.append("a")
-                syms.append(v)
-                out_dim += 1
+            raise IndexError(f"arrays used as indices must be of integer or boolean type, got {k.type}")
+    return tuple(idx), syms, (out_axes, in_axes)
+
+
+def _advanced_type(x: Variable, idx, vals) -> TensorType:
+    """NumPy's advanced-indexing result type: the index arrays (and ints) broadcast together;
+    their dims replace the indexed axes if those are adjacent, else they come first."""
+    vals = iter(vals)
+    out, index_shapes, adv_slots, d = [], [], [], 0
+    for e in idx:
+        if isinstance(e, tuple):
+            out.append(_static_len(x.type.shape[d], e))
+            d += 1
+            for _ in range(e.count("?")):     # a symbolic slice bound: not an index array
+                next(vals)
+            continue
+        adv_slots.append(len(out))
+        out.append(None)
+        if e == "a":
+            v = next(vals)
+            index_shapes.append(_index_shape(x, d, v))
+            d += _width(v)
+        else:
+            if e == "?":
+                next(vals)
             else:
-                raise IndexError(f"arrays used as indices must be of integer or boolean type, got {v.type}")
-    if len(idx) > x.ndim and not (len(idx) and "a" in idx):
-        raise IndexError(f"too many indices for {x.type}: {len(idx)} given")
-    return tuple(idx), syms, newaxes
+                _check_int(e, x.type.shape[d], d)
+            index_shapes.append(())
+            d += 1
+    try:
+        bshape = broadcast_shapes(*index_shapes, opname="indexing")
+    except ValueError:
+        raise IndexError(f"shape mismatch: indexing arrays of shapes {index_shapes} cannot be "
+                         f"broadcast together (indexing {x.type})") from None
+    adjacent = adv_slots == list(range(adv_slots[0], adv_slots[0] + len(adv_slots)))
+    rest = [n for j, n in enumerate(out) if j not in adv_slots]
+    at = adv_slots[0] if adjacent else 0
+    return TensorType(x.dtype, tuple(rest[:at]) + bshape + tuple(rest[at:]) + x.type.shape[d:])
+
+
+def _index_shape(x, d, v):
+    """The shape an index array contributes; bounds and mask shapes checked when static."""
+    if v.dtype == "bool":
+        for j, (m, n) in enumerate(zip(v.type.shape, x.type.shape[d:d + v.ndim])):
+            if m is not None and n is not None and m != n:
+                raise IndexError(f"boolean index did not match indexed array along axis {d + j}; "
+                                 f"size of axis is {n} but size of corresponding boolean axis is {m}")
+        return (int(np.count_nonzero(v.data)) if isinstance(v, Constant) else None,)
+    if isinstance(v, Constant) and v.data.size:
+        n = x.type.shape[d]
+        if n is not None and not (-n <= v.data.min() and v.data.max() < n):
+            raise IndexError(f"an index in {v.data.tolist()} is out of bounds for axis {d} with length {n}")
+    return v.type.shape
+
+
+def _check_int(e, n, d):
+    if n is not None and not -n <= e < n:
+        raise IndexError(f"index {e} is out of bounds for axis {d} with length {n}")
 
 
 def _static_len(n, entry):
@@ -100,20 +175,14 @@ class Subtensor(Op):
 
     def infer(self, x, *vals):
         if "a" in self.idx:
-            dummy = np.zeros(tuple(1 if s is None else s for s in x.type.shape), x.dtype)
-            dvals = [np.zeros((1,) * v.ndim, v.dtype) if v.ndim else np.int64(0) for v in vals]
-            try:
-                nd = dummy[build_index(self.idx, dvals)].ndim
-            except IndexError as e:
-                raise IndexError(f"{e} (indexing {x.type})") from None
-            return [TensorType(x.dtype, (None,) * nd)]
+            return [_advanced_type(x, self.idx, vals)]
         shape = []
         for d, e in enumerate(self.idx):
             n = x.type.shape[d]
             if isinstance(e, tuple):
                 shape.append(_static_len(n, e))
-            elif isinstance(e, int) and n is not None and not -n <= e < n:
-                raise IndexError(f"index {e} is out of bounds for axis {d} with length {n}")
+            elif isinstance(e, int):
+                _check_int(e, n, d)
         shape.extend(x.type.shape[len(self.idx):])
         return [TensorType(x.dtype, tuple(shape))]
 
@@ -131,15 +200,17 @@ class Subtensor(Op):
 
 
 def subtensor(x, key):
+    from .shape import expand_dims
     x = as_variable(x)
-    idx, syms, newaxes = parse_key(x, key)
-    if all(e == ("s", None, None, None) for e in idx):   # x[:], x[..., None]: no indexing at all
-        idx = ()
+    idx, syms, (out_axes, in_axes) = parse_key(x, key)
+    if out_axes and "a" in idx:
+        # With index arrays a new axis moves with them: insert it in x, then index it with ':'.
+        key = tuple(slice(None) if k is None else k for k in (key if isinstance(key, tuple) else (key,)))
+        return subtensor(expand_dims(x, in_axes), key)
+    if out_axes and all(e == ("s", None, None, None) for e in idx):   # x[None], x[..., None]
+        idx = ()    # (x[:] stays a node, so that set_subtensor(x[:], y) has an index to write)
     out = apply_op(Subtensor(idx), [x, *syms]) if idx else x
-    if newaxes:
-        from .shape import expand_dims
-        out = expand_dims(out, newaxes)
-    return out
+    return expand_dims(out, out_axes) if out_axes else out
 
 
 @dataclass(frozen=True)
@@ -159,7 +230,6 @@ class IncSubtensor(Op):
             raise ValueError(f"{self.name}: cannot fit {y.type} into {sub}")
         if not np.can_cast(y.dtype, x.dtype, "same_kind"):
             raise TypeError(f"{self.name}: cannot put values of dtype {y.dtype} into {x.type}")
-        from ..types import broadcast_shapes
         broadcast_shapes(sub.shape, y.type.shape, opname=self.name)
         return [x.type]
 
@@ -180,9 +250,42 @@ class IncSubtensor(Op):
         x, y, vals, g = inputs[0], inputs[1], inputs[2:], gouts[0]
         gsub = apply_op(Subtensor(self.idx), [g, *vals])
         gx = apply_op(IncSubtensor(self.idx, True), [g, zeros_like(gsub), *vals]) if self.set_ else g
-        from ..types import is_float
+        if self.set_ and _may_repeat(self.idx, vals):
+            gsub = gsub * _landed(x, gsub, self.idx, vals)
         gy = cast(sum_to(gsub, y), y.dtype) if is_float(y.dtype) else None
         return [gx, gy] + [None] * len(vals)
+
+
+def _may_repeat(idx, vals) -> bool:
+    """Whether an advanced index can name one element twice (masks and unique constants cannot)."""
+    arrays = list(_index_arrays(idx, vals))
+    if not arrays or all(v.dtype == "bool" for v in arrays):
+        return False
+    if len(arrays) == 1 and isinstance(arrays[0], Constant):
+        data = arrays[0].data
+        return bool(data.size) and (data.min() < 0 or np.unique(data).size != data.size)
+    return True
+
+
+def _index_arrays(idx, vals):
+    """The node inputs that are index arrays (the others are symbolic scalars and slice bounds)."""
+    parts = [p for e in idx for p in (e[1:] if isinstance(e, tuple) else (e,)) if p in ("?", "a")]
+    return (v for p, v in zip(parts, vals) if p == "a")
+
+
+def _landed(x, gsub, idx, vals):
+    """1 where the element of y written to x[idx] survived, 0 where a later repeat overwrote it.
+
+    Numbers every position of x[idx], writes the numbers with the same (set) indexing as the
+    forward pass and reads them back: a position gets its own number back iff its write won.
+    """
+    from .creation import arange
+    from .shape import alloc, reshape, shape
+    from . import elemwise as E
+    from .reduce import prod
+    ids = reshape(arange(prod(shape(gsub))), shape(gsub), ndim=gsub.ndim)
+    marks = apply_op(IncSubtensor(idx, True), [alloc(np.int64(-1), shape(x)), ids, *vals])
+    return E.eq(apply_op(Subtensor(idx), [marks, *vals]), ids)
 
 
 def _inc_or_set(x_sub, y, set_):
@@ -192,8 +295,20 @@ def _inc_or_set(x_sub, y, set_):
                         "set_subtensor(x[1:], y)")
     y = as_variable(y)
     if isinstance(y, Constant) and y.weak:
-        y = Constant(np.asarray(y.data, dtype=x_sub.dtype))
+        y = _literal_for(x_sub.dtype, y.data.item(), set_)
     return apply_op(IncSubtensor(node.op.idx, set_), [node.inputs[0], y, *node.inputs[1:]])
+
+
+def _literal_for(dtype, value, set_):
+    """A Python literal written into x (as NumPy's x[i] = v) or added to it (x[i] += v)."""
+    try:
+        common = result_dtype(dtype, value)
+        if not set_ and not np.can_cast(common, dtype, "same_kind"):
+            raise TypeError(f"inc_subtensor: cannot add {value!r} to a {dtype} tensor "
+                            f"(the sum would be {common})")
+        return Constant(np.asarray(value, dtype=dtype))
+    except OverflowError as e:
+        raise TypeError(f"{'set' if set_ else 'inc'}_subtensor: {e}") from None
 
 
 def set_subtensor(x_sub, y):

@@ -162,7 +162,9 @@ def dimshuffle_chain(v, x, **_):
 
 def useless_reshape(v, x, **_):
     if x.owner is not None and isinstance(x.owner.op, Reshape):
-        return apply_op(Reshape(v.owner.op.ndim), [x.owner.inputs[0], v.owner.inputs[1]])  # reshape(reshape(x))
+        out = apply_op(Reshape(v.owner.op.ndim), [x.owner.inputs[0], v.owner.inputs[1]])  # reshape(reshape(x))
+        # A -1 entry resolves statically only from the inner reshape's known lengths: keep those.
+        return out if out.type == v.type else None
     return _as_type(x, v) if x.ndim == v.ndim and same_shape(x, v) else None       # reshape(x, x.shape) -> x
 
 

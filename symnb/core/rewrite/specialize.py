@@ -19,13 +19,15 @@ x = var("x")
 
 def small_power(v, x, n, **_):
     p = scalar_value(n)
-    if n.ndim > v.ndim or p is None:
+    # Only where x already has the result's dtype: sqr(float32) is not a float64 square, and
+    # int ** -1 must raise where reciprocal(int) would not.
+    if n.ndim > v.ndim or p is None or x.dtype != v.dtype:
         return None
     if p == 2:
         return _as_type(E.sqr(x), v)                          # x ** 2 -> sqr(x)
     if p == 0.5:
         return _as_type(E.sqrt(x), v)                         # x ** 0.5 -> sqrt(x)
-    if p == -1:
+    if p == -1 and is_float(x.dtype):
         return _as_type(E.reciprocal(x), v)                   # x ** -1 -> 1 / x
     if p == 1:
         return _as_type(x, v)

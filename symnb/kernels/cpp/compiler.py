@@ -34,7 +34,8 @@ HERE = Path(__file__).parent  # runtime headers (*.h): on the include path and i
 # Every flag that changes the object code is here, so the cache key covers all of them.
 # -fno-math-errno changes no result (only whether libm sets errno) and lets loops call
 # glibc's SIMD math (runtime.h declares it); -ffast-math would change results: never.
-FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c++17", "-fopenmp", "-fno-math-errno",
+# -ffp-contract=off: no fused multiply-adds, so a*b+c rounds twice, as NumPy computes it.
+FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c++17", "-fopenmp", "-fno-math-errno", "-ffp-contract=off",
          "-fvisibility=hidden", "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION")
 LIBS = ("-lmvec",)
 

@@ -1,35 +1,59 @@
-"""The C++ program: compiles (or fetches) the module, hands it constants, Python fallbacks
-and NumPy's own BLAS entry points, and runs it."""
+"""The C++ program (stage "program"): compiles or fetches the generated module through the
+cache, hands it NumPy's own BLAS, the NumPy functions it calls, constants and Python
+fallbacks, and runs it; `fast_path` gives sn.Function a call that stays in C.
+"""
 from __future__ import annotations
 
 import ctypes
 import glob
 import os
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
-from ..base import Backend, Program, register
+from ..base import Program
 from ..numpy import run_node
-from .compiler import compile_module, compiler_available
+from .compiler import compile_module
 from .renderer import CppRenderer
 
 BLAS_SYMBOLS = ("dgemm", "sgemm", "dgemv", "sgemv", "ddot", "sdot")
 
 
+class Retry(TypeError):
+    """A compiled function wants its arguments converted by Python first (not an error the
+    user sees: sn.Function converts them with TensorType.filter and calls again)."""
+
+
 @lru_cache(maxsize=1)
 def blas_pointers() -> tuple:
-    """Addresses of cblas routines in the OpenBLAS bundled with NumPy (one thread pool with it)."""
+    """((dgemm, sgemm, dgemv, sgemv, ddot, sdot) addresses, fortran).
+
+    cblas from the OpenBLAS bundled with NumPy (one thread pool shared with NumPy: two
+    pools spinning against each other cost 2-3x), else the Fortran BLAS capsules of
+    scipy.linalg.cython_blas."""
     libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libdir, "libscipy_openblas*.so"))):
         lib = ctypes.CDLL(path)
         suffix = "64_" if "64" in os.path.basename(path) else ""
         try:
             return tuple(ctypes.cast(getattr(lib, f"scipy_cblas_{s}{suffix}"), ctypes.c_void_p).value
-                         for s in BLAS_SYMBOLS)
+                         for s in BLAS_SYMBOLS), False
         except AttributeError:
             continue
-    raise RuntimeError("the C++ backend needs NumPy's bundled OpenBLAS (numpy.libs/libscipy_openblas*.so)")
+    from scipy.linalg import cython_blas
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    caps = [cython_blas.__pyx_capi__[s] for s in BLAS_SYMBOLS]
+    return tuple(get(c, get_name(c)) for c in caps), True
+
+
+def usable_cores() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _fallback(node):
@@ -38,36 +62,37 @@ def _fallback(node):
     return call
 
 
+def load(source: str):
+    """The compiled module for `source`, set up to run (BLAS, NumPy functions, threads)."""
+    module = compile_module(source)
+    pointers, fortran = blas_pointers()
+    module.set_runtime(pointers, fortran, np.add, np.matmul, (np.log, np.cos, np.sin), usable_cores())
+    return module
+
+
 class CppProgram(Program):
+    """One generated module and this function's state in it (buffers, constants, callbacks)."""
+
     def __init__(self, fgraph):
         rendered = CppRenderer().render(fgraph)
         self.source = rendered.source
         self.fallback_nodes = rendered.fallbacks
-        self.module = compile_module(rendered.source)
-        self.module.set_blas(*blas_pointers())
-        self.state = self.module.new_state(tuple(rendered.constants),
-                                           tuple(_fallback(n) for n in rendered.fallbacks), tuple(rendered.wheres))
+        self.module = load(rendered.source)
+        self.state = self.module.new_state(
+            tuple(rendered.constants), tuple(_fallback(n) for n in rendered.fallbacks), tuple(rendered.wheres),
+            tuple(rendered.labels), Retry)
         self._run = self.module.run
 
     def __call__(self, args):
-        # Aliasing between outputs, inputs and shared storage is handled by sn.function.
         return list(self._run(self.state, *args))
 
-
-class CppBackend(Backend):
-    name = "cpp"
-
-    def available(self):
-        return compiler_available()
-
-    def source(self, fgraph):
-        return CppRenderer().render(fgraph).source
-
-    def compile(self, fgraph):
-        ok, why = compiler_available()
-        if not ok:
-            raise RuntimeError(why)
-        return CppProgram(fgraph)
-
-
-register(CppBackend())
+    def fast_path(self, function):
+        """(module.call bound to this state, Retry): the call checks, computes, stores
+        updates and returns exactly what `function` returns; it raises Retry when Python
+        should convert the arguments first."""
+        position = {id(s): k for k, s in enumerate(function.shared)}
+        targets = tuple(position[id(var)] for var, _ in function.updates)
+        shapes = tuple(-1 if s is None else s for var, _ in function.updates for s in var.type.shape)
+        self.module.bind(self.state, tuple(s.container for s in function.shared), len(function.outputs),
+                         bool(function.single), targets, shapes)
+        return partial(self.module.call, self.state), Retry

@@ -1,367 +1,247 @@
-"""C++ renderer: a FunctionGraph -> the source of one CPython extension module.
+"""C++ renderer (stage "backend renderer"): a FunctionGraph -> one C++ translation unit,
+a CPython extension module whose compute() runs every node in order.
 
-Stage "backend renderer". Every value is a NumPy array; elementwise and fused nodes become
-loops (a flat vectorized path and a strided path), dot/gemm/gemv become BLAS calls, and any
-other op is called back in Python (its reference implementation) so every graph compiles.
+Every value is a NumPy array `v[i]`. The code for each op comes from the table
+`CppRenderer.code_for_op` (op class -> builder); a builder returns C++ statements or None,
+and a node without code runs its reference implementation through a Python callback, so
+every graph compiles. A CUDA renderer subclasses this and overrides a few entries.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
+from ...core.graph import Constant, SharedVariable
+from ...core.ops import DimShuffle, Reshape, Subtensor
+from . import render_array, render_elemwise, render_math
+from .scalar import NPY, scalar_code
 
-from ...core.graph import Constant
-from ...core.ops import Dot, Elemwise, Fused
-from ...core.ops.blas import Gemm, Gemv
-from ...core.ops.fused import scalar_placeholder
-from ...core.ops.base import apply_op
-from ...core.graph import toposort
-from .scalar import CTYPE, NPY, literal, scalar_code
-
-PARALLEL_THRESHOLD = 1 << 16      # elements; below this one thread is faster on 2 cores
-
-
-def c_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h")
 
 
 def describe(node) -> str:
     return f"{node.op}" + (f"\n  built at {node.trace}" if node.trace else "")
 
 
+def label(v, k) -> str:
+    """How messages name graph input k (as sn.Function names its inputs and shared variables)."""
+    if isinstance(v, SharedVariable):
+        return f"shared variable {v.name!r}" if v.name else f"shared variable {v!r}"
+    return f"input {k} ({v.name or v.type})"
+
+
+def c_array(ctype: str, name: str, values) -> str:
+    values = list(values)
+    return f"static const {ctype} {name}[] = {{{', '.join(map(str, values)) or '0'}}};"
+
+
+def shape_entries(var) -> list:
+    return [-1 if s is None else s for s in var.type.shape]
+
+
 @dataclass
 class Rendered:
     source: str
-    fallbacks: list = field(default_factory=list)     # nodes run by their Python implementation
-    constants: list = field(default_factory=list)     # arrays handed to the module at load
-    # Node descriptions for error messages, handed over at load: the user's line is not part
-    # of the source, so rebuilding the same graph from another cell hits the cache.
+    constants: list = field(default_factory=list)   # arrays handed to the module at load
+    fallbacks: list = field(default_factory=list)   # nodes run by their Python implementation
+    # Node descriptions and input labels for messages, handed over at load: the user's line
+    # is not part of the source, so rebuilding the same graph from another cell hits the cache.
     wheres: list = field(default_factory=list)
-
-    def where(self, node) -> str:
-        self.wheres.append(describe(node))
-        return f"PyUnicode_AsUTF8(PyTuple_GET_ITEM(wheres, {len(self.wheres) - 1}))"
+    labels: list = field(default_factory=list)
 
 
-def _inner_graph(node):
-    """(inner inputs, inner outputs) of a fused node; a plain Elemwise is a one-op fusion."""
-    if isinstance(node.op, Fused):
-        return node.op.inner_inputs, node.op.inner_outputs
-    phs = tuple(scalar_placeholder(i.dtype) for i in node.inputs)
-    return phs, tuple(apply_op(node.op, phs, as_list=True))
+class NodeCode:
+    """What an op's code builder sees: the node, its number (for errors), the C names of its
+    inputs and outputs, and helpers for buffers and in-place writes."""
+
+    def __init__(self, program, node, k):
+        self.program, self.node, self.k = program, node, k
+        self.ins = [program.name(i) for i in node.inputs]
+        self.outs = [program.define(o) for o in node.outputs]
+        self.renderer = program.renderer
+
+    def slot(self) -> str:
+        """A new reusable buffer slot (C expression for its address)."""
+        self.program.n_slots += 1
+        return f"&S->slots[{self.program.n_slots - 1}]"
+
+    def buffer(self, j, nd, dims) -> str:
+        """Statements setting output j to a reusable buffer of shape dims (C array name)."""
+        o = self.node.outputs[j]
+        return (f"{self.outs[j]} = buffer({self.slot()}, {nd}, {dims}, {NPY[o.dtype]});\n"
+                f"if (!{self.outs[j]}) return refail(S, {self.k});")
+
+    def fail(self) -> str:
+        return f"return refail(S, {self.k});"
+
+    def may_destroy(self, j) -> str:
+        """C condition under which input j may be overwritten now ("0": never). Decided once
+        every node is rendered (it depends on what reads the storage later)."""
+        self.program.destroy_tokens[f"@destroy:{self.k}:{j}@"] = (self.node, j)
+        return f"@destroy:{self.k}:{j}@"
+
+    def const_scalar(self, j):
+        """The value of input j if it is a 0-d constant, else None."""
+        v = self.node.inputs[j]
+        return v.data.item() if isinstance(v, Constant) and v.ndim == 0 else None
 
 
-def loop_body(node):
-    """C++ statements computing the fused node's outputs per element, or None if unsupported."""
-    inner_in, inner_out = _inner_graph(node)
-    names = {id(v): f"x{k}" for k, v in enumerate(inner_in)}
-    lines = []
-    for j, n in enumerate(toposort(list(inner_out))):
-        args = []
-        for i in n.inputs:
-            if id(i) in names:
-                args.append(names[id(i)])
-            elif isinstance(i, Constant):
-                args.append(literal(i.data.item(), i.dtype) if i.dtype in CTYPE else "?")
+class Program:
+    """One rendering: names, slots, constants and fallbacks of a graph's module."""
+
+    def __init__(self, renderer, fgraph):
+        self.renderer, self.fgraph = renderer, fgraph
+        self.names: dict[int, str] = {}
+        self.n_slots = 0
+        self.out = Rendered("")
+        self.n_in = len(fgraph.inputs)
+        for k, v in enumerate(fgraph.inputs):
+            self.names[id(v)] = f"v[{k}]"
+        self.const_loads = []
+        self.bases = {}      # id(var) -> ids of the variables whose storage var may share
+        self.order = {id(n): k for k, n in enumerate(fgraph.nodes)}
+        self.destroy_tokens = {}
+
+    def define(self, v) -> str:
+        """A new value slot v[i] for a node output."""
+        self.names[id(v)] = f"v[{len(self.names)}]"
+        return self.names[id(v)]
+
+    def name(self, v) -> str:
+        if id(v) not in self.names:
+            assert isinstance(v, Constant), f"unbound variable {v!r}"
+            i = len(self.names)
+            self.names[id(v)] = f"v[{i}]"
+            self.const_loads.append(f"v[{i}] = (Arr*)PyTuple_GET_ITEM(S->consts, {len(self.out.constants)}); "
+                                    f"Py_INCREF(v[{i}]);")
+            self.out.constants.append(v.data)
+        return self.names[id(v)]
+
+    def base_ids(self, v) -> frozenset:
+        return self.bases.get(id(v), frozenset([id(v)]))
+
+    def record_aliases(self, node, fallback: bool):
+        """Which storage each output may share: views and fallbacks may return their inputs'."""
+        ins = frozenset().union(*[self.base_ids(i) for i in node.inputs]) if node.inputs else frozenset()
+        destroyed = {j for j in (getattr(node.op, "destroy_map", None) or {}).values()}
+        for o in node.outputs:
+            if fallback or isinstance(node.op, (DimShuffle, Reshape, Subtensor)):
+                self.bases[id(o)] = ins | {id(o)}
             else:
+                self.bases[id(o)] = frozenset({id(o)}).union(*[self.base_ids(node.inputs[j]) for j in destroyed])
+
+    def may_destroy(self, node, j) -> str | None:
+        """In-place write over input j: checked here against everything that reads the same
+        storage later (rewriter mistakes included), then at run time by the returned test."""
+        victim = node.inputs[j]
+        if isinstance(victim, Constant) or id(victim) in (id(i) for i in self.fgraph.inputs[:self.n_user]):
+            return None
+        outs = {id(o) for o in node.outputs}
+        me = self.order[id(node)]
+
+        def reads_old(v):      # v may share victim's storage without coming from this node
+            b = self.base_ids(v)
+            return id(victim) in b and not (b & outs)
+
+        for k, i in enumerate(node.inputs):
+            if k != j and i is not victim and reads_old(i):
                 return None
-        if "?" in args:
+        for n in self.fgraph.nodes:
+            if n is not node and self.order[id(n)] > me and any(reads_old(i) for i in n.inputs):
+                return None
+        if any(reads_old(o) for o in self.fgraph.outputs):
             return None
-        out = n.outputs[0]
-        code = scalar_code(n.op.scalar, n.op.params, args, [i.dtype for i in n.inputs], out.dtype)
-        if code is None:
-            return None
-        names[id(out)] = f"t{j}"
-        lines.append(f"const {CTYPE[out.dtype]} t{j} = {code};")
-    results = []
-    for o in inner_out:
-        if id(o) in names:
-            results.append(names[id(o)])
-        elif isinstance(o, Constant) and o.dtype in CTYPE:
-            results.append(literal(o.data.item(), o.dtype))
-        else:
-            return None
-    return lines, results
+        if victim.owner is None:
+            return f"destroy[{self.fgraph.inputs.index(victim)}]"
+        if self.bases.get(id(victim)) != frozenset({id(victim)}):
+            return None       # only a buffer this module allocated itself
+        return f"owned(S, {self.name(victim)})"
+
+    @property
+    def n_user(self):
+        return self.renderer.n_user
 
 
 class CppRenderer:
-    """Tables of code per op kind; subclasses (CUDA) override the entries they change."""
+    """Graph -> module source. `code_for_op` maps op classes to code builders."""
+
+    code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE}
+    scalar_code = staticmethod(scalar_code)
+    parallel_threshold = 1 << 17      # elements; below this one thread is faster on 2 cores
 
     def render(self, fgraph) -> Rendered:
-        out = Rendered("")
-        var_names: dict[int, str] = {}
-        decls, body, slots = [], [], []
-        n_in = len(fgraph.inputs)
-        for k, v in enumerate(fgraph.inputs):
-            var_names[id(v)] = f"v{k}"
-            decls.append(f"PyArrayObject* v{k} = NULL;")
-            if v.dtype not in NPY:
-                body.append(f"v{k} = (PyArrayObject*)args[{k}]; Py_INCREF(v{k});")
-                continue
-            shape = ", ".join(str(-1 if s is None else s) for s in v.type.shape) or "0"
-            body.append(f"{{ static const npy_intp shp[] = {{{shape}}}; v{k} = symnb_input(args[{k}], {k}, "
-                        f"{c_string(v.name or str(v.type))}, {NPY[v.dtype]}, {v.ndim}, shp); if (!v{k}) goto fail; }}")
-        counter = [n_in]
-
-        def name_of(v):
-            if id(v) not in var_names:
-                assert isinstance(v, Constant), v
-                k = len(out.constants)
-                out.constants.append(v.data)
-                var_names[id(v)] = f"((PyArrayObject*)PyTuple_GET_ITEM(consts, {k}))"
-            return var_names[id(v)]
-
-        for node in fgraph.nodes:
-            ins = [name_of(i) for i in node.inputs]
-            outs = []
-            for o in node.outputs:
-                name = f"v{counter[0]}"
-                counter[0] += 1
-                var_names[id(o)] = name
-                decls.append(f"PyArrayObject* {name} = NULL;")
-                outs.append(name)
-            code = self.node_code(node, ins, outs, slots, out.where(node))
-            if code is None:
-                code = self.fallback(node, ins, outs, out)
-            body.append(f"// {node.op.name}\n{{\n{code}\n}}")
-        results = [name_of(o) for o in fgraph.outputs]
-        ret = [f"PyObject* result = PyTuple_New({len(results)});", "if (!result) goto fail;"]
-        for k, r in enumerate(results):
-            ret.append(f"Py_INCREF({r}); PyTuple_SET_ITEM(result, {k}, (PyObject*){r});")
-        locals_ = [f"v{k}" for k in range(counter[0])]
+        # Graph inputs are the user's inputs, then the shared variables.
+        self.n_user = sum(not isinstance(v, SharedVariable) for v in fgraph.inputs)
+        p = Program(self, fgraph)
+        out = p.out
+        out.labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
+        body = []
+        for k, node in enumerate(fgraph.nodes):
+            out.wheres.append(describe(node))
+            builder = self.code_for_op.get(type(node.op))
+            nc = NodeCode(p, node, k)
+            code = builder(nc) if builder is not None else None
+            fallback = code is None
+            if fallback:
+                code = self.fallback(nc, out)
+            p.record_aliases(node, fallback)
+            body.append(f"// {k}: {node.op.name}\n{{\n{code}\n}}")
+        text = "\n".join(body)
+        for token, (node, j) in p.destroy_tokens.items():
+            text = text.replace(token, p.may_destroy(node, j) or "0")
+        out_idx = [int(p.name(o)[2:-1]) for o in fgraph.outputs]
+        destroy_idx = sorted({fgraph.inputs.index(i) for n in fgraph.nodes
+                              for i in _destroyed(n) if i.owner is None and not isinstance(i, Constant)})
+        info = [
+            c_array("int", "in_types", [NPY[v.dtype] for v in fgraph.inputs]),
+            c_array("int", "in_ndim", [v.ndim for v in fgraph.inputs]),
+            c_array("npy_intp", "in_shape", [s for v in fgraph.inputs for s in shape_entries(v)]),
+            c_array("int", "out_idx", out_idx),
+            c_array("int", "destroy_idx", destroy_idx),
+            f"static const Info INFO = {{{self.n_user}, {len(fgraph.inputs) - self.n_user}, {len(p.names)}, "
+            f"{len(out_idx)}, {p.n_slots}, {len(destroy_idx)}, in_types, in_ndim, in_shape, out_idx, destroy_idx}};",
+        ]
         out.source = MODULE.format(
-            n_inputs=n_in, n_slots=max(len(slots), 1),
-            decls="\n    ".join(decls), body="\n    ".join(body), ret="\n    ".join(ret),
-            cleanup="\n    ".join(f"Py_XDECREF({v});" for v in locals_))
+            includes="\n".join(f'#include "{h}"' for h in HEADERS), nv=max(len(p.names), 1),
+            loads="\n    ".join(p.const_loads), body=text, info="\n".join(info))
         return out
 
-    # -- per-op code -------------------------------------------------------------------
-    def node_code(self, node, ins, outs, slots, where):
-        if isinstance(node.op, (Elemwise, Fused)):
-            return self.elementwise(node, ins, outs, slots, where)
-        if isinstance(node.op, (Dot, Gemm, Gemv)) and node.outputs[0].dtype in ("float32", "float64") and \
-                all(i.dtype == node.outputs[0].dtype for i in node.inputs if i.ndim):
-            return self.blas(node, ins, outs, slots, where)
-        return None
-
-    def fallback(self, node, ins, outs, rendered):
-        k = len(rendered.fallbacks)
-        rendered.fallbacks.append(node)
-        call = ", ".join(f"(PyObject*){i}" for i in ins)
-        lines = [f"PyObject* r = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(fallbacks, {k}), {call}"
-                 f"{', ' if call else ''}NULL);", "if (!r) goto fail;"]
-        for j, o in enumerate(outs):
-            lines.append(f"{o} = (PyArrayObject*)PyTuple_GET_ITEM(r, {j}); Py_INCREF({o});")
-        lines.append("Py_DECREF(r);")
-        return "\n".join(lines)
-
-    def elementwise(self, node, ins, outs, slots, where):
-        code = loop_body(node)
-        if code is None:
-            return None
-        stmts, results = code
-        nd = node.outputs[0].ndim
-        if nd > 32:
-            return None
-        nin = len(ins)
-        bc = []
-        for v in node.inputs:
-            flags = [1 if s == 1 else 0 for s in v.type.shape] + [0] * (32 - v.ndim)
-            bc.extend(flags)
-        destroy = dict(getattr(node.op, "destroy_map", {}) or {})
-        lines = [f"const char* where = {where};",
-                 f"PyArrayObject* in[] = {{{', '.join(ins) or 'NULL'}}};",
-                 f"static const signed char bc[] = {{{', '.join(map(str, bc)) or '0'}}};",
-                 f"npy_intp dims[{max(nd, 1)}];",
-                 f"if (symnb_broadcast({nd}, dims, {nin}, in, bc, where) < 0) goto fail;"]
-        for k, (o, var) in enumerate(zip(outs, node.outputs)):
-            slot = f"&slots[{len(slots)}]"
-            slots.append(o)
-            alloc = f"{o} = symnb_buffer({slot}, {nd}, dims, {NPY[var.dtype]});"
-            if k in destroy:
-                j = destroy[k]
-                alloc = (f"if (PyArray_IS_C_CONTIGUOUS({ins[j]}) && PyArray_NDIM({ins[j]}) == {nd} && "
-                         f"PyArray_SIZE({ins[j]}) == PyArray_MultiplyList(dims, {nd})) "
-                         f"{{ {o} = {ins[j]}; Py_INCREF({o}); }} else {{ {alloc} }}")
-            lines += [alloc, f"if (!{o}) goto fail;"]
-        lines.append(f"const npy_intp n = PyArray_MultiplyList(dims, {nd});")
-        scalar_in = [v.ndim == 0 or all(s == 1 for s in v.type.shape) for v in node.inputs]
-        for k, (i, v) in enumerate(zip(ins, node.inputs)):
-            lines.append(f"const char* b{k} = (const char*)PyArray_DATA({i});")
-        for k, (o, var) in enumerate(zip(outs, node.outputs)):
-            lines.append(f"{CTYPE[var.dtype]}* o{k} = ({CTYPE[var.dtype]}*)PyArray_DATA({o});")
-        flat_ok = " && ".join([f"PyArray_IS_C_CONTIGUOUS({i}) && PyArray_SIZE({i}) == n"
-                               for i, s in zip(ins, scalar_in) if not s]) or "1"
-        loads_flat = [f"const {CTYPE[v.dtype]} x{k} = (({'const ' + CTYPE[v.dtype]}*)b{k})[{'0' if s else 'i'}];"
-                      for k, (v, s) in enumerate(zip(node.inputs, scalar_in))]
-        stores = [f"o{k}[i] = {r};" for k, r in enumerate(results)]
-        inner = "\n        ".join(loads_flat + stmts + stores)
-        lines += ["int err = 0;", f"if ({flat_ok}) {{",
-                  f"    #pragma omp parallel for simd reduction(|:err) if(n > {PARALLEL_THRESHOLD}) schedule(static)",
-                  "    for (npy_intp i = 0; i < n; i++) {", f"        {inner}", "    }", "} else {"]
-        # Strided path: per-input byte strides (0 on broadcast axes), odometer over the axes.
-        lines.append(f"    npy_intp st[{nin or 1}][{max(nd, 1)}] = {{}};")
-        for k, (i, v) in enumerate(zip(ins, node.inputs)):
-            lines.append(f"    for (int d = 0; d < PyArray_NDIM({i}); d++) st[{k}][{nd} - PyArray_NDIM({i}) + d] = "
-                         f"PyArray_DIM({i}, d) == 1 ? 0 : PyArray_STRIDE({i}, d);")
-        loads = [f"const {CTYPE[v.dtype]} x{k} = *(const {CTYPE[v.dtype]}*)(b{k} + off[{k}]);"
-                 for k, v in enumerate(node.inputs)]
-        body = "\n            ".join(loads + stmts + stores)
-        lines += [f"    npy_intp idx[{max(nd, 1)}] = {{}}; npy_intp off[{nin or 1}] = {{}};",
-                  "    for (npy_intp i = 0; i < n; i++) {",
-                  f"            {body}",
-                  f"        for (int d = {nd} - 1; d >= 0; d--) {{",
-                  f"            idx[d]++; for (int k = 0; k < {nin}; k++) off[k] += st[k][d];",
-                  "            if (idx[d] < dims[d]) break;",
-                  f"            for (int k = 0; k < {nin}; k++) off[k] -= st[k][d] * dims[d];",
-                  "            idx[d] = 0;", "        }", "    }", "}",
-                  "if (symnb_check_flag(err, where) < 0) goto fail;"]
-        return "\n".join(lines)
-
-    def blas(self, node, ins, outs, slots, where):
-        dtype = node.outputs[0].dtype
-        p = "d" if dtype == "float64" else "s"
-        T = CTYPE[dtype]
-        o = outs[0]
-        slot = f"&slots[{len(slots)}]"
-        slots.append(o)
-        op = node.op
-        lines = [f"const char* where = {where};"]
-        if isinstance(op, Dot):
-            a, b = node.inputs
-            A, B = ins
-            if a.ndim == 1 and b.ndim == 1:
-                return "\n".join(lines + [
-                    f"if (PyArray_DIM({A}, 0) != PyArray_DIM({B}, 0)) {{ symnb_raise(PyExc_ValueError, where, "
-                    f"\"dot: vectors of different lengths\"); goto fail; }}",
-                    f"{o} = (PyArrayObject*)PyArray_EMPTY(0, NULL, {NPY[dtype]}, 0); if (!{o}) goto fail;",
-                    f"*({T}*)PyArray_DATA({o}) = blas_{p}dot(PyArray_DIM({A}, 0), ({T}*)PyArray_DATA({A}), "
-                    f"PyArray_STRIDE({A}, 0) / {np.dtype(dtype).itemsize}, ({T}*)PyArray_DATA({B}), "
-                    f"PyArray_STRIDE({B}, 0) / {np.dtype(dtype).itemsize});"])
-            C_init, alpha, beta = None, "1", "0"
-        else:
-            C, alpha_v, A, B, beta_v = ins
-            a, b = node.inputs[2], node.inputs[3]
-            C_init, alpha, beta = C, f"symnb_scalar({alpha_v})", f"symnb_scalar({beta_v})"
-        lines.append(f"PyArrayObject* A = {A}; PyArrayObject* B = {B}; Py_INCREF(A); Py_INCREF(B);")
-        item = np.dtype(dtype).itemsize
-        if a.ndim == 2 and b.ndim == 2:
-            lines += ["npy_intp M = PyArray_DIM(A, 0), K = PyArray_DIM(A, 1), N = PyArray_DIM(B, 1);",
-                      "if (PyArray_DIM(B, 0) != K) { Py_DECREF(A); Py_DECREF(B); symnb_raise(PyExc_ValueError, "
-                      "where, \"matrix product: inner dimensions do not match\"); goto fail; }",
-                      "npy_intp dims[2] = {M, N};"]
-        else:
-            mat, vec = ("A", "B") if a.ndim == 2 else ("B", "A")
-            rows = "PyArray_DIM(A, 0)" if a.ndim == 2 else "PyArray_DIM(B, 1)"
-            inner = "PyArray_DIM(A, 1)" if a.ndim == 2 else "PyArray_DIM(B, 0)"
-            lines += [f"npy_intp M = {rows}, K = {inner};",
-                      f"if (PyArray_DIM({vec}, 0) != K) {{ Py_DECREF(A); Py_DECREF(B); symnb_raise(PyExc_ValueError, "
-                      "where, \"matrix-vector product: lengths do not match\"); goto fail; }",
-                      "npy_intp dims[1] = {M};"]
-        nd = 2 if (a.ndim == 2 and b.ndim == 2) else 1
-        if C_init is not None:
-            inplace = bool(getattr(op, "inplace", False))
-            lines += [f"if (PyArray_NDIM({C_init}) != {nd} || PyArray_DIM({C_init}, 0) != dims[0]"
-                      + (f" || PyArray_DIM({C_init}, 1) != dims[1]" if nd == 2 else "")
-                      + ") { Py_DECREF(A); Py_DECREF(B); symnb_raise(PyExc_ValueError, where, "
-                      "\"gemm: the accumulator has the wrong shape\"); goto fail; }"]
-            own = (f"if ({'1' if inplace else '0'} && PyArray_IS_C_CONTIGUOUS({C_init})) {{ {o} = {C_init}; "
-                   f"Py_INCREF({o}); }} else {{ {o} = symnb_buffer({slot}, {nd}, dims, {NPY[dtype]}); "
-                   f"if ({o} && PyArray_CopyInto({o}, {C_init}) < 0) {{ Py_DECREF({o}); {o} = NULL; }} }}")
-            lines.append(own)
-        else:
-            lines.append(f"{o} = symnb_buffer({slot}, {nd}, dims, {NPY[dtype]});")
-        lines.append(f"if (!{o}) {{ Py_DECREF(A); Py_DECREF(B); goto fail; }}")
-        if nd == 2:
-            lines += ["int ta, tb; blasint lda, ldb;",
-                      "if (symnb_blas_layout(&A, &ta, &lda) < 0 || symnb_blas_layout(&B, &tb, &ldb) < 0) "
-                      "{ Py_DECREF(A); Py_DECREF(B); goto fail; }",
-                      "if (M && N) {",
-                      f"  Py_BEGIN_ALLOW_THREADS",
-                      f"  blas_{p}gemm(RowMajor, ta, tb, M, N, K, ({T}){alpha}, ({T}*)PyArray_DATA(A), lda, "
-                      f"({T}*)PyArray_DATA(B), ldb, ({T}){beta}, ({T}*)PyArray_DATA({o}), N);",
-                      f"  Py_END_ALLOW_THREADS", "}"]
-        else:
-            transposed_vm = a.ndim == 1      # v @ M = M^T v
-            lines += ["int tm; blasint ldm;",
-                      f"PyArrayObject** mp = {'&B' if transposed_vm else '&A'};",
-                      "if (symnb_blas_layout(mp, &tm, &ldm) < 0) { Py_DECREF(A); Py_DECREF(B); goto fail; }",
-                      f"PyArrayObject* V = {'A' if transposed_vm else 'B'};",
-                      f"npy_intp r = PyArray_DIM(*mp, 0), c = PyArray_DIM(*mp, 1);",
-                      f"int t = {'(tm == NoTrans ? Trans : NoTrans)' if transposed_vm else 'tm'};",
-                      "if (M) {",
-                      "  Py_BEGIN_ALLOW_THREADS",
-                      f"  blas_{p}gemv(RowMajor, t, tm == NoTrans ? r : c, tm == NoTrans ? c : r, "
-                      f"({T}){alpha}, ({T}*)PyArray_DATA(*mp), ldm, ({T}*)PyArray_DATA(V), "
-                      f"PyArray_STRIDE(V, 0) / {item}, ({T}){beta}, ({T}*)PyArray_DATA({o}), 1);",
-                      "  Py_END_ALLOW_THREADS", "}"]
-        lines.append("Py_DECREF(A); Py_DECREF(B);")
-        return "\n".join(lines)
+    def fallback(self, nc: NodeCode, out: Rendered) -> str:
+        """Run the node's reference implementation (a Python callable handed over at load)."""
+        node = nc.node
+        out.fallbacks.append(node)
+        fb = len(out.fallbacks) - 1
+        outs = node.outputs
+        return "\n".join([
+            f"Arr* in[] = {{{', '.join(nc.ins) or 'NULL'}}};",
+            f"Arr* out[{len(outs)}] = {{}};",
+            c_array("int", "types", [NPY[o.dtype] for o in outs]),
+            c_array("int", "ndims", [o.ndim for o in outs]),
+            c_array("npy_intp", "shapes", [s for o in outs for s in shape_entries(o)]),
+            f"int rc = fallback(S, {nc.k}, {fb}, {len(nc.ins)}, in, {len(outs)}, out, types, ndims, shapes);",
+            " ".join(f"{o} = out[{j}];" for j, o in enumerate(nc.outs)),
+            "if (rc < 0) return -1;"])
 
 
-MODULE = r"""
-#include "runtime.h"
+def _destroyed(node):
+    dm = getattr(node.op, "destroy_map", None) or {}
+    return [node.inputs[j] for j in dm.values()]
 
-// One module may serve several functions with the same code: everything that differs
-// (constants, Python fallbacks, node descriptions, reusable buffers) lives in a state
-// tuple made by new_state() and passed as the first argument of run().
-static void free_slots(PyObject* capsule) {{
-    PyArrayObject** s = (PyArrayObject**)PyCapsule_GetPointer(capsule, NULL);
-    for (int k = 0; k < {n_slots}; k++) Py_XDECREF(s[k]);
-    free(s);
+
+MODULE = r"""// Generated by symnb: one function graph as a CPython extension module.
+{includes}
+#include <omp.h>
+using namespace symnb;
+
+#define SYMNB_NV {nv}
+
+static int compute(State* S, Arr** v, const bool* destroy) {{
+    (void)destroy;
+    {loads}
+{body}
+    return 0;
 }}
 
-static PyObject* new_state(PyObject* self, PyObject* a) {{
-    PyObject *c, *f, *w;
-    if (!PyArg_ParseTuple(a, "O!O!O!", &PyTuple_Type, &c, &PyTuple_Type, &f, &PyTuple_Type, &w)) return NULL;
-    PyArrayObject** s = (PyArrayObject**)calloc({n_slots}, sizeof(PyArrayObject*));
-    if (!s) return PyErr_NoMemory();
-    PyObject* cap = PyCapsule_New(s, NULL, free_slots);
-    if (!cap) {{ free(s); return NULL; }}
-    return Py_BuildValue("(OOON)", c, f, w, cap);
-}}
+{info}
 
-static PyObject* run(PyObject* self, PyObject* const* argv, Py_ssize_t nargs) {{
-    if (nargs != {n_inputs} + 1 || !PyTuple_Check(argv[0]) || PyTuple_GET_SIZE(argv[0]) != 4) {{
-        PyErr_Format(PyExc_TypeError, "run(state, *args) expects a state and {n_inputs} arguments");
-        return NULL;
-    }}
-    PyObject* consts = PyTuple_GET_ITEM(argv[0], 0);
-    PyObject* fallbacks = PyTuple_GET_ITEM(argv[0], 1);
-    PyObject* wheres = PyTuple_GET_ITEM(argv[0], 2);
-    PyArrayObject** slots = (PyArrayObject**)PyCapsule_GetPointer(PyTuple_GET_ITEM(argv[0], 3), NULL);
-    if (!slots) return NULL;
-    PyObject* const* args = argv + 1;
-    (void)consts; (void)fallbacks; (void)wheres; (void)args;
-    PyObject* ret = NULL;
-    {decls}
-    {body}
-    {{
-    {ret}
-    ret = result;
-    }}
-fail:
-    {cleanup}
-    return ret;
-}}
-
-static PyObject* set_blas(PyObject* self, PyObject* a) {{
-    unsigned long long p[6];
-    if (!PyArg_ParseTuple(a, "KKKKKK", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5])) return NULL;
-    blas_dgemm = (gemm_d_t)p[0]; blas_sgemm = (gemm_s_t)p[1]; blas_dgemv = (gemv_d_t)p[2];
-    blas_sgemv = (gemv_s_t)p[3]; blas_ddot = (dot_d_t)p[4]; blas_sdot = (dot_s_t)p[5];
-    Py_RETURN_NONE;
-}}
-
-static PyMethodDef methods[] = {{
-    {{"run", (PyCFunction)(void(*)(void))run, METH_FASTCALL, "run(state, *inputs): the compiled graph"}},
-    {{"new_state", new_state, METH_VARARGS, "new_state(constants, fallbacks, wheres)"}},
-    {{"set_blas", set_blas, METH_VARARGS, "BLAS entry points"}},
-    {{NULL, NULL, 0, NULL}}
-}};
-static struct PyModuleDef moddef = {{PyModuleDef_HEAD_INIT, SYMNB_STR(SYMNB_MODULE), NULL, -1, methods}};
-PyMODINIT_FUNC SYMNB_CAT(PyInit_, SYMNB_MODULE)(void) {{
-    import_array();
-    return PyModule_Create(&moddef);
-}}
+#include "module.h"
 """

@@ -1,95 +1,248 @@
-// Runtime support for generated symnb modules: input checks, reusable buffers, errors,
-// NumPy-exact scalar helpers and BLAS entry points. Included by every generated module
-// (and hashed into its cache key).
+// Runtime support for generated symnb modules (stage "program"): the per-function state,
+// argument checks at the boundary, reusable buffers, views, aliasing tests, errors naming
+// the node and Python fallbacks.
 #pragma once
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <numpy/arrayobject.h>
 #include <cmath>
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
-// glibc's vector math library: SIMD variants of these let `omp simd` loops vectorize them.
-extern "C" {
-#define SYMNB_SIMD(f) __attribute__((simd("notinbranch"))) double f(double); \
-                      __attribute__((simd("notinbranch"))) float f##f(float);
-SYMNB_SIMD(exp) SYMNB_SIMD(log) SYMNB_SIMD(sin) SYMNB_SIMD(cos) SYMNB_SIMD(tan) SYMNB_SIMD(expm1)
-SYMNB_SIMD(log1p) SYMNB_SIMD(log2) SYMNB_SIMD(log10) SYMNB_SIMD(exp2) SYMNB_SIMD(sinh) SYMNB_SIMD(cosh)
-SYMNB_SIMD(tanh) SYMNB_SIMD(asin) SYMNB_SIMD(acos) SYMNB_SIMD(atan) SYMNB_SIMD(asinh) SYMNB_SIMD(acosh)
-SYMNB_SIMD(atanh) SYMNB_SIMD(erf) SYMNB_SIMD(erfc)
-#undef SYMNB_SIMD
-}
+#if NPY_ABI_VERSION < 0x02000000   // NumPy 1.x headers
+#define PyDataType_ELSIZE(d) ((d)->elsize)
+#endif
 
 #define SYMNB_STR2(x) #x
 #define SYMNB_STR(x) SYMNB_STR2(x)
 #define SYMNB_CAT2(a, b) a##b
 #define SYMNB_CAT(a, b) SYMNB_CAT2(a, b)
 
-typedef int64_t blasint;
-enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
-typedef void (*gemm_d_t)(int, int, int, blasint, blasint, blasint, double, const double*, blasint,
-                         const double*, blasint, double, double*, blasint);
-typedef void (*gemm_s_t)(int, int, int, blasint, blasint, blasint, float, const float*, blasint,
-                         const float*, blasint, float, float*, blasint);
-typedef void (*gemv_d_t)(int, int, blasint, blasint, double, const double*, blasint, const double*, blasint,
-                         double, double*, blasint);
-typedef void (*gemv_s_t)(int, int, blasint, blasint, float, const float*, blasint, const float*, blasint,
-                         float, float*, blasint);
-typedef double (*dot_d_t)(blasint, const double*, blasint, const double*, blasint);
-typedef float (*dot_s_t)(blasint, const float*, blasint, const float*, blasint);
-static gemm_d_t blas_dgemm; static gemm_s_t blas_sgemm;
-static gemv_d_t blas_dgemv; static gemv_s_t blas_sgemv;
-static dot_d_t blas_ddot; static dot_s_t blas_sdot;
+namespace symnb {
 
-// Raise `type` with the node's description (op, user line) appended.
-static void symnb_raise(PyObject* type, const char* where, const char* msg) {
-    PyErr_Format(type, "%s\n  while computing %s", msg, where);
+typedef PyArrayObject Arr;
+
+// Everything that differs between two functions sharing one generated module.
+struct State {
+    PyObject* consts;      // tuple of read-only arrays
+    PyObject* fallbacks;   // tuple of callables: a node's reference implementation
+    PyObject* wheres;      // tuple of str: "op\n  built at file, line: source" per node
+    PyObject* labels;      // tuple of str: one per graph input (user inputs, then shared)
+    PyObject* containers;  // tuple of lists: the shared variables' storage
+    PyObject* retry;       // exception class: "convert the arguments in Python and call again"
+    Arr** slots;           // one reusable buffer per allocating node output
+    Py_ssize_t n_slots;
+    // Set by bind() for sn.Function's fast path: which outputs are update values.
+    int bound, n_out, single, n_upd;
+    int* upd_target;       // the shared variable each update value is stored in
+    npy_intp* upd_shape;   // static shapes of those variables, concatenated (-1: unknown)
+};
+
+// What a generated module declares about its function (module.h reads it).
+struct Info {
+    int n_user, n_shared, n_vars, n_outputs, n_slots, n_destroy;
+    const int* in_types;        // NumPy type number of each graph input
+    const int* in_ndim;
+    const npy_intp* in_shape;   // static shapes, concatenated (-1: unknown)
+    const int* out_idx;         // v[] index of each graph output
+    const int* destroy_idx;     // graph inputs (shared variables) some node may overwrite
+};
+
+// NumPy objects the generated code calls (exact NumPy semantics where it matters).
+static PyObject* np_add;      // np.add (add.at for advanced inc_subtensor)
+static PyObject* np_matmul;   // np.matmul for non-BLAS dtypes
+static PyObject* np_ufuncs;   // tuple (log, cos, sin): normal draws use NumPy's own bits
+static int n_threads = 1;
+
+// ------------------------------------------------------------------------------ errors
+static const char* where(State* S, int node) {
+    return PyUnicode_AsUTF8(PyTuple_GET_ITEM(S->wheres, node));
 }
 
-// A C-contiguous, aligned array of exactly this dtype/ndim for argument k (new reference).
-static PyArrayObject* symnb_input(PyObject* o, int k, const char* name, int typenum, int nd,
-                                  const npy_intp* static_shape) {
+// Raise `type` with a formatted message and the node's description; returns -1.
+static int fail(State* S, int node, PyObject* type, const char* fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    PyErr_Format(type, "%s\n  while computing %s", msg, where(S, node));
+    return -1;
+}
+
+// Append the node's description to the pending exception (from a NumPy call); returns -1.
+static int refail(State* S, int node) {
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    bool plain = t == PyExc_ValueError || t == PyExc_IndexError || t == PyExc_TypeError ||
+                 t == PyExc_ZeroDivisionError || t == PyExc_OverflowError;
+    PyObject* text = plain && v ? PyObject_Str(v) : NULL;
+    if (!text) { PyErr_Restore(t, v, tb); return -1; }
+    PyErr_Format(t, "%U\n  while computing %s", text, where(S, node));
+    Py_DECREF(text); Py_XDECREF(t); Py_XDECREF(v); Py_XDECREF(tb);
+    return -1;
+}
+
+static void shape_str(char* buf, size_t n, int nd, const npy_intp* dims, bool symbolic = false) {
+    size_t k = snprintf(buf, n, "(");
+    for (int d = 0; d < nd && k < n; d++)
+        k += (symbolic && dims[d] < 0) ? snprintf(buf + k, n - k, d ? ", ?" : "?")
+                                       : snprintf(buf + k, n - k, d ? ", %ld" : "%ld", (long)dims[d]);
+    if (k < n) snprintf(buf + k, n - k, nd == 1 ? ",)" : ")");
+}
+
+// ------------------------------------------------------------------------------ RAII
+// A new reference released at scope exit (also on `goto fail`).
+struct Keep {   // a few new references, released together
+    PyObject* p[512];
+    int n = 0;
+    ~Keep() { while (n) Py_DECREF(p[--n]); }
+    Arr* add(Arr* a) { if (a) p[n++] = (PyObject*)a; return a; }
+};
+
+struct Ref {
+    PyObject* p;
+    explicit Ref(void* q = NULL) : p((PyObject*)q) {}
+    ~Ref() { Py_XDECREF(p); }
+    Ref(const Ref&) = delete;
+    Ref& operator=(const Ref&) = delete;
+    Arr* a() const { return (Arr*)p; }
+    void reset(void* q) { Py_XDECREF(p); p = (PyObject*)q; }
+};
+
+// ------------------------------------------------------------------------------ inputs
+static bool same_dtype(PyArray_Descr* d, int typenum) {
+    PyArray_Descr* e = PyArray_DescrFromType(typenum);
+    bool ok = d->type_num < NPY_OBJECT && d->kind == e->kind && PyDataType_ELSIZE(d) == PyDataType_ELSIZE(e);
+    Py_DECREF(e);
+    return ok;
+}
+
+// A value for a typed graph input: 0 with a new reference in *out, 1 when Python should
+// convert it first (wrong kind of object, dtype, ndim or static shape), -1 on error.
+// Byte-swapped and misaligned arrays are copied; any strides (negative, zero) are kept.
+static int arg(PyObject* o, int typenum, int nd, const npy_intp* shape, Arr** out) {
     if (!PyArray_Check(o)) {
-        PyErr_Format(PyExc_TypeError, "input %d (%s): expected a NumPy array, got %s", k, name,
-                     Py_TYPE(o)->tp_name);
-        return NULL;
-    }
-    PyArrayObject* a = (PyArrayObject*)o;
-    if (PyArray_TYPE(a) != typenum || PyArray_NDIM(a) != nd) {
-        PyErr_Format(PyExc_TypeError, "input %d (%s): expected dtype %s with ndim=%d, got %s with ndim=%d",
-                     k, name, PyArray_DescrFromType(typenum)->typeobj->tp_name, nd,
-                     PyArray_DESCR(a)->typeobj->tp_name, PyArray_NDIM(a));
-        return NULL;
-    }
-    for (int d = 0; d < nd; d++) {
-        if (static_shape[d] >= 0 && PyArray_DIM(a, d) != static_shape[d]) {
-            PyErr_Format(PyExc_ValueError, "input %d (%s): axis %d has length %ld, expected %ld", k, name, d,
-                         (long)PyArray_DIM(a, d), (long)static_shape[d]);
-            return NULL;
+        if (nd != 0) return 1;
+        if (PyFloat_CheckExact(o) && typenum == NPY_FLOAT64) {
+            double x = PyFloat_AS_DOUBLE(o);
+            Arr* a = (Arr*)PyArray_SimpleNew(0, NULL, NPY_FLOAT64);
+            if (!a) return -1;
+            *(double*)PyArray_DATA(a) = x;
+            *out = a;
+            return 0;
         }
+        if (PyLong_CheckExact(o) && (typenum == NPY_INT64 || typenum == NPY_FLOAT64 || typenum == NPY_INT32)) {
+            int overflow = 0;
+            long long x = PyLong_AsLongLongAndOverflow(o, &overflow);
+            if (overflow || (x == -1 && PyErr_Occurred())) { PyErr_Clear(); return 1; }
+            if (typenum == NPY_INT32 && (x < INT32_MIN || x > INT32_MAX)) return 1;
+            Arr* a = (Arr*)PyArray_SimpleNew(0, NULL, typenum);
+            if (!a) return -1;
+            if (typenum == NPY_INT64) *(int64_t*)PyArray_DATA(a) = x;
+            else if (typenum == NPY_INT32) *(int32_t*)PyArray_DATA(a) = (int32_t)x;
+            else *(double*)PyArray_DATA(a) = (double)x;
+            *out = a;
+            return 0;
+        }
+        return 1;
     }
-    // Byte-swapped, misaligned or strided arrays are copied; the common case is a new reference.
-    return (PyArrayObject*)PyArray_FromArray(a, PyArray_DescrFromType(typenum), NPY_ARRAY_CARRAY);
+    Arr* a = (Arr*)o;
+    if (PyArray_NDIM(a) != nd || !same_dtype(PyArray_DESCR(a), typenum)) return 1;
+    for (int d = 0; d < nd; d++)
+        if (shape[d] >= 0 && PyArray_DIM(a, d) != shape[d]) return 1;
+    if (PyArray_ISALIGNED(a) && PyArray_ISNOTSWAPPED(a)) {
+        Py_INCREF(a);
+        *out = a;
+        return 0;
+    }
+    *out = (Arr*)PyArray_FromArray(a, PyArray_DescrFromType(typenum), NPY_ARRAY_CARRAY);
+    return *out ? 0 : -1;
 }
 
-// A buffer for a node output: the one from the previous call when nobody else holds it and
-// the shape is unchanged (no page faults for big arrays), else a fresh one. New reference.
-static PyArrayObject* symnb_buffer(PyArrayObject** slot, int nd, const npy_intp* dims, int typenum) {
-    PyArrayObject* b = *slot;
-    if (b && Py_REFCNT(b) == 1 && PyArray_NDIM(b) == nd && memcmp(PyArray_DIMS(b), dims, nd * sizeof(npy_intp)) == 0) {
+// ------------------------------------------------------------------------------ buffers
+// The buffer of one node output: last call's array when only the slot holds it and the
+// shape is unchanged (big arrays are not page-faulted in again), else a fresh one.
+static Arr* buffer(Arr** slot, int nd, const npy_intp* dims, int typenum) {
+    Arr* b = *slot;
+    if (b && Py_REFCNT(b) == 1 && PyArray_NDIM(b) == nd &&
+        (nd == 0 || memcmp(PyArray_DIMS(b), dims, nd * sizeof(npy_intp)) == 0)) {
         Py_INCREF(b);
         return b;
     }
+    for (int d = 0; d < nd; d++)
+        if (dims[d] < 0) {
+            PyErr_SetString(PyExc_ValueError, "negative dimensions are not allowed");
+            return NULL;
+        }
+    Arr* fresh = (Arr*)PyArray_EMPTY(nd, (npy_intp*)dims, typenum, 0);
+    if (!fresh) return NULL;
     Py_XDECREF(b);
-    *slot = (PyArrayObject*)PyArray_EMPTY(nd, (npy_intp*)dims, typenum, 0);
-    Py_XINCREF(*slot);
-    return *slot;
+    Py_INCREF(fresh);
+    *slot = fresh;
+    return fresh;
 }
 
-// Output shape of an elementwise node; broadcasting is static (only axes typed 1 stretch).
-static int symnb_broadcast(int nd, npy_intp* out, int nin, PyArrayObject* const* ins, const signed char* bcast,
-                           const char* where) {
-    char msg[256];
+static Arr* buffer_like(Arr** slot, Arr* a) {
+    return buffer(slot, PyArray_NDIM(a), PyArray_DIMS(a), PyArray_TYPE(a));
+}
+
+// Was `a` allocated by this call's buffers (so a node may write over it)?
+static bool owned(State* S, Arr* a) {
+    for (Py_ssize_t k = 0; k < S->n_slots; k++)
+        if (S->slots[k] == a) return true;
+    return false;
+}
+
+// ------------------------------------------------------------------------------ memory
+// [lo, hi) bytes an array may touch; empty arrays touch nothing.
+static bool extent(Arr* a, char** lo, char** hi) {
+    char *l = PyArray_BYTES(a), *h = l;
+    for (int d = 0; d < PyArray_NDIM(a); d++) {
+        npy_intp n = PyArray_DIM(a, d), s = PyArray_STRIDE(a, d);
+        if (n == 0) return false;
+        if (s > 0) h += s * (n - 1); else l += s * (n - 1);
+    }
+    *lo = l;
+    *hi = h + PyArray_ITEMSIZE(a);
+    return true;
+}
+
+static bool overlap(Arr* a, Arr* b) {
+    char *la, *ha, *lb, *hb;
+    if (!extent(a, &la, &ha) || !extent(b, &lb, &hb)) return false;
+    return la < hb && lb < ha;
+}
+
+// A C-contiguous version of `a` (a itself when it already is). New reference.
+static Arr* contiguous(Arr* a) {
+    if (PyArray_IS_C_CONTIGUOUS(a)) { Py_INCREF(a); return a; }
+    return (Arr*)PyArray_NewCopy(a, NPY_CORDER);
+}
+
+// A view of base's memory. New reference; writeable only if base is.
+static Arr* view(Arr* base, int nd, const npy_intp* dims, const npy_intp* strides, char* data) {
+    PyArray_Descr* descr = PyArray_DESCR(base);
+    Py_INCREF(descr);
+    Arr* v = (Arr*)PyArray_NewFromDescr(&PyArray_Type, descr, nd, (npy_intp*)dims, (npy_intp*)strides, data,
+                                        PyArray_FLAGS(base) & NPY_ARRAY_WRITEABLE, NULL);
+    if (!v) return NULL;
+    Py_INCREF(base);
+    if (PyArray_SetBaseObject(v, (PyObject*)base) < 0) { Py_DECREF(v); return NULL; }
+    return v;
+}
+
+// ------------------------------------------------------------------------------ broadcasting
+static bool same_dims(Arr* a, int nd, const npy_intp* dims) {
+    return PyArray_NDIM(a) == nd && (nd == 0 || memcmp(PyArray_DIMS(a), dims, nd * sizeof(npy_intp)) == 0);
+}
+
+// The shape of an elementwise result. Broadcasting is static: an operand's axis stretches
+// only if typed as length 1 (bcast[k * 32 + axis]), as the reference checks.
+static int broadcast(State* S, int node, int nd, npy_intp* out, int nin, Arr* const* ins, const signed char* bcast) {
     for (int d = 0; d < nd; d++) {
         out[d] = 1;
         for (int k = 0; k < nin; k++) {
@@ -97,93 +250,131 @@ static int symnb_broadcast(int nd, npy_intp* out, int nin, PyArrayObject* const*
             npy_intp n = kd < 0 ? 1 : PyArray_DIM(ins[k], kd);
             if (n == 1) continue;
             if (out[d] == 1) out[d] = n;
-            else if (n != out[d]) {
-                snprintf(msg, sizeof msg, "shapes do not match on axis %d: lengths %ld and %ld", d, (long)out[d], (long)n);
-                symnb_raise(PyExc_ValueError, where, msg);
-                return -1;
-            }
+            else if (n != out[d])
+                return fail(S, node, PyExc_ValueError, "shapes do not match on axis %d: lengths %ld and %ld", d,
+                            (long)out[d], (long)n);
         }
         for (int k = 0; k < nin; k++) {
             int kd = d - (nd - PyArray_NDIM(ins[k]));
-            if (kd >= 0 && PyArray_DIM(ins[k], kd) == 1 && out[d] != 1 && !bcast[k * 32 + kd]) {
-                snprintf(msg, sizeof msg, "runtime broadcasting is not allowed: input %d has length 1 on axis %d "
-                         "but is not typed as broadcastable there (the result has length %ld)", k, kd, (long)out[d]);
-                symnb_raise(PyExc_ValueError, where, msg);
-                return -1;
-            }
+            if (kd >= 0 && PyArray_DIM(ins[k], kd) == 1 && out[d] != 1 && !bcast[k * 32 + kd])
+                return fail(S, node, PyExc_ValueError, "runtime broadcasting is not allowed: input %d has length 1 "
+                            "on axis %d at run time but is not typed as broadcastable there (the result has length "
+                            "%ld); give it a static length 1 there (dimshuffle/expand_dims) or use alloc", k, kd,
+                            (long)out[d]);
         }
     }
     return 0;
 }
 
-// NumPy's floor division and remainder (npy_divmod), and integer versions that flag x/0.
-template <class T> static inline T symnb_fmod_np(T a, T b) {
-    T mod = std::fmod(a, b);
-    if (!b) return mod;
-    if (mod) { if ((b < 0) != (mod < 0)) mod += b; } else mod = std::copysign((T)0, b);
-    return mod;
-}
-template <class T> static inline T symnb_fdiv_np(T a, T b) {
-    if (!b) return a / b;
-    T mod = std::fmod(a, b), div = (a - mod) / b;
-    if (mod && ((b < 0) != (mod < 0))) div -= 1;
-    if (div) { T f = std::floor(div); if (div - f > (T)0.5) f += 1; return f; }
-    return std::copysign((T)0, a / b);
-}
-template <class T> static inline T symnb_idiv(T a, T b, int* err) {
-    if (b == 0) { *err = 1; return 0; }
-    if (b == -1 && a < 0 && a == (T)(((T)1) << (sizeof(T) * 8 - 1))) return a;   // MIN / -1 wraps in NumPy
-    T q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
-    return q;
-}
-template <class T> static inline T symnb_imod(T a, T b, int* err) {
-    if (b == 0) { *err = 1; return 0; }
-    if (b == -1) return 0;
-    T r = a % b;
-    if (r != 0 && ((r < 0) != (b < 0))) r += b;
-    return r;
-}
-template <class T> static inline T symnb_ipow(T a, T b, int* err) {
-    if (b < 0) { *err = 2; return 0; }
-    T r = 1;
-    while (b) { if (b & 1) r *= a; a *= a; b >>= 1; }
-    return r;
-}
-template <class T> static inline T symnb_max(T a, T b) { return (a >= b || std::isnan((double)a)) ? a : b; }
-template <class T> static inline T symnb_min(T a, T b) { return (a <= b || std::isnan((double)a)) ? a : b; }
-template <class T> static inline T symnb_sign(T a) { return a > 0 ? (T)1 : (a < 0 ? (T)-1 : a); }
-static inline double symnb_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
-static inline float symnb_softplusf(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-static inline double symnb_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-static inline float symnb_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+// Rows of a broadcast elementwise loop: operands' byte strides over the output's axes (0
+// where an operand stretches), length-1 axes dropped and contiguous runs merged; the last
+// axis is the inner loop, row(r) gives every operand's pointer at the start of row r.
+struct Strided {
+    enum { MAXOPS = 64 };
+    int nops = 0, nd = 0;
+    npy_intp dim[NPY_MAXDIMS], st[MAXOPS][NPY_MAXDIMS], inner[MAXOPS], len = 1, rows = 1;
+    char* base[MAXOPS];
+    void init(int ndim, const npy_intp* dims, int n, Arr* const* ops) {
+        nops = n;
+        int m = 0;
+        for (int a = 0; a < ndim; a++) {
+            if (dims[a] == 1) continue;
+            bool merge = m > 0;
+            for (int k = 0; k < n; k++) {
+                int kd = a - (ndim - PyArray_NDIM(ops[k]));
+                st[k][m] = (kd < 0 || PyArray_DIM(ops[k], kd) == 1) ? 0 : PyArray_STRIDE(ops[k], kd);
+                merge = merge && st[k][m - 1] == st[k][m] * dims[a];
+            }
+            if (merge) {
+                dim[m - 1] *= dims[a];
+                for (int k = 0; k < n; k++) st[k][m - 1] = st[k][m];
+            } else {
+                dim[m++] = dims[a];
+            }
+        }
+        for (int k = 0; k < n; k++) {
+            base[k] = PyArray_BYTES(ops[k]);
+            inner[k] = m ? st[k][m - 1] : 0;
+        }
+        len = m ? dim[m - 1] : 1;
+        nd = m ? m - 1 : 0;
+        rows = 1;
+        for (int a = 0; a < nd; a++) rows *= dim[a];
+    }
+    void row(npy_intp r, char** p) const {
+        npy_intp idx[NPY_MAXDIMS];
+        for (int a = nd - 1; a >= 0; a--) { idx[a] = r % dim[a]; r /= dim[a]; }
+        for (int k = 0; k < nops; k++) {
+            char* q = base[k];
+            for (int a = 0; a < nd; a++) q += idx[a] * st[k][a];
+            p[k] = q;
+        }
+    }
+};
 
-static int symnb_check_flag(int err, const char* where) {
-    if (err == 1) { PyErr_Format(PyExc_ZeroDivisionError, "integer division by zero\n  while computing %s", where); return -1; }
-    if (err == 2) { PyErr_Format(PyExc_ValueError, "integers to negative integer powers are not allowed\n  while computing %s", where); return -1; }
+// ------------------------------------------------------------------------------ scalars
+template <class T> static inline T get(Arr* a) { return *(const T*)PyArray_DATA(a); }
+
+// An integer-valued 0-d array of any integer dtype as int64 (shape entries, indices).
+static int64_t get_int(Arr* a) {
+    const void* p = PyArray_DATA(a);
+    switch (PyArray_TYPE(a)) {
+        case NPY_BOOL: return *(const npy_bool*)p;
+        case NPY_INT8: return *(const int8_t*)p;
+        case NPY_UINT8: return *(const uint8_t*)p;
+        case NPY_INT16: return *(const int16_t*)p;
+        case NPY_UINT16: return *(const uint16_t*)p;
+        case NPY_INT32: return *(const int32_t*)p;
+        case NPY_UINT32: return *(const uint32_t*)p;
+        case NPY_UINT64: return (int64_t)*(const uint64_t*)p;
+        default: return *(const int64_t*)p;
+    }
+}
+
+// Element i of an int64 vector (shape vectors).
+static inline int64_t at_i64(Arr* a, npy_intp i) {
+    return *(const int64_t*)(PyArray_BYTES(a) + i * PyArray_STRIDE(a, 0));
+}
+
+static double get_float(Arr* a) {
+    return PyArray_TYPE(a) == NPY_FLOAT32 ? *(const float*)PyArray_DATA(a) : *(const double*)PyArray_DATA(a);
+}
+
+// A new 0-d array or vector (slot-reused) holding int64 values.
+static Arr* int_vector(Arr** slot, int n, const int64_t* vals) {
+    npy_intp dims[1] = {n};
+    Arr* out = buffer(slot, 1, dims, NPY_INT64);
+    if (out) memcpy(PyArray_DATA(out), vals, n * sizeof(int64_t));
+    return out;
+}
+
+// ------------------------------------------------------------------------------ fallback
+// Run node `node` through its reference implementation (callable `fb`); each result must
+// have the dtype, ndim and static shape the graph promised.
+static int fallback(State* S, int node, int fb, int nin, Arr* const* ins, int nout, Arr** outs,
+                    const int* types, const int* ndims, const npy_intp* shapes) {
+    PyObject* args[64];
+    if (nin > 64) return fail(S, node, PyExc_RuntimeError, "too many inputs for a Python fallback");
+    for (int k = 0; k < nin; k++) args[k] = (PyObject*)ins[k];
+    Ref r(PyObject_Vectorcall(PyTuple_GET_ITEM(S->fallbacks, fb), args, nin, NULL));
+    if (!r.p) return -1;
+    if (!PyTuple_Check(r.p) || PyTuple_GET_SIZE(r.p) != nout)
+        return fail(S, node, PyExc_TypeError, "the reference implementation returned %d values, expected %d",
+                    PyTuple_Check(r.p) ? (int)PyTuple_GET_SIZE(r.p) : -1, nout);
+    for (int k = 0; k < nout; shapes += ndims[k], k++) {
+        Arr* a = (Arr*)PyArray_FromAny(PyTuple_GET_ITEM(r.p, k), PyArray_DescrFromType(types[k]), 0, 0,
+                                       NPY_ARRAY_ALIGNED | NPY_ARRAY_NOTSWAPPED, NULL);
+        if (!a) return refail(S, node);
+        outs[k] = a;
+        if (PyArray_NDIM(a) != ndims[k])
+            return fail(S, node, PyExc_TypeError, "output %d has %d dimensions, expected %d", k,
+                        PyArray_NDIM(a), ndims[k]);
+        for (int d = 0; d < ndims[k]; d++)
+            if (shapes[d] >= 0 && PyArray_DIM(a, d) != shapes[d])
+                return fail(S, node, PyExc_ValueError, "output %d has length %ld on axis %d, expected %ld", k,
+                            (long)PyArray_DIM(a, d), d, (long)shapes[d]);
+    }
     return 0;
 }
 
-// BLAS operand layout for a 2-d array: row-major (NoTrans) or its transpose (Trans) with a
-// leading dimension; anything else is replaced by a C-contiguous copy. 0 on success.
-static int symnb_blas_layout(PyArrayObject** a, int* trans, blasint* ld) {
-    npy_intp item = PyArray_ITEMSIZE(*a), r = PyArray_DIM(*a, 0), c = PyArray_DIM(*a, 1);
-    npy_intp s0 = PyArray_STRIDE(*a, 0), s1 = PyArray_STRIDE(*a, 1);
-    if ((s1 == item || c <= 1) && s0 % item == 0 && s0 >= (c > 1 ? c : 1) * item) {
-        *trans = NoTrans; *ld = s0 / item; return 0;
-    }
-    if ((s0 == item || r <= 1) && s1 % item == 0 && s1 >= (r > 1 ? r : 1) * item) {
-        *trans = Trans; *ld = s1 / item; return 0;
-    }
-    PyArrayObject* copy = (PyArrayObject*)PyArray_NewCopy(*a, NPY_CORDER);
-    if (!copy) return -1;
-    Py_DECREF(*a);
-    *a = copy;
-    *trans = NoTrans;
-    *ld = c > 1 ? c : 1;
-    return 0;
-}
-
-static double symnb_scalar(PyArrayObject* a) {
-    return PyArray_TYPE(a) == NPY_FLOAT ? *(float*)PyArray_DATA(a) : *(double*)PyArray_DATA(a);
-}
+}  // namespace symnb

@@ -56,8 +56,8 @@ def test_rewritten_graph_equals_original(data):
     rng = np.random.default_rng(data.draw(hst.integers(0, 2 ** 16), label="seed"))
     values = [rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (1, 4))]
     with np.errstate(all="ignore"):
-        plain = sn.function([a, b, r], out, rewrite=False, on_unused_input="ignore")(*values)
-        fast = sn.function([a, b, r], out, on_unused_input="ignore")(*values)
+        plain = sn.function([a, b, r], out, rewrite=False, backend="numpy", on_unused_input="ignore")(*values)
+        fast = sn.function([a, b, r], out, backend="numpy", on_unused_input="ignore")(*values)
     finite = np.isfinite(plain)
     scale = np.max(np.abs(plain[finite]), initial=1.0)
     np.testing.assert_allclose(fast[finite], plain[finite], rtol=1e-7, atol=1e-9 * scale)

@@ -1,0 +1,215 @@
+// BLAS for generated symnb modules (stage "program"): cblas entry points of the OpenBLAS
+// that NumPy bundles (one thread pool with NumPy), set at load; dot, gemv, gemm, batched.
+#pragma once
+#include "runtime.h"
+
+namespace symnb {
+
+typedef int64_t blasint;   // scipy_openblas64_: 64-bit integers
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+
+// Entry points set at load: cblas (NumPy's OpenBLAS, row-major calls as they are) or, when
+// that library is missing, Fortran BLAS from scipy.linalg.cython_blas (column-major, 32-bit
+// integers): a row-major product is then the column-major product of the transposes.
+template <class T> struct Blas {
+    typedef void (*gemm_t)(int, int, int, blasint, blasint, blasint, T, const T*, blasint, const T*, blasint,
+                           T, T*, blasint);
+    typedef void (*gemv_t)(int, int, blasint, blasint, T, const T*, blasint, const T*, blasint, T, T*, blasint);
+    typedef T (*dot_t)(blasint, const T*, blasint, const T*, blasint);
+    typedef void (*fgemm_t)(const char*, const char*, const int*, const int*, const int*, const T*, const T*,
+                            const int*, const T*, const int*, const T*, T*, const int*);
+    typedef void (*fgemv_t)(const char*, const int*, const int*, const T*, const T*, const int*, const T*,
+                            const int*, const T*, T*, const int*);
+    typedef T (*fdot_t)(const int*, const T*, const int*, const T*, const int*);
+    static void *gemm_p, *gemv_p, *dot_p;
+    static bool fortran;
+
+    static void gemm(int ta, int tb, blasint M, blasint N, blasint K, T alpha, const T* A, blasint lda, const T* B,
+                     blasint ldb, T beta, T* C, blasint ldc) {
+        if (!fortran) return ((gemm_t)gemm_p)(RowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        const char fa = ta == NoTrans ? 'N' : 'T', fb = tb == NoTrans ? 'N' : 'T';
+        int m = (int)M, n = (int)N, k = (int)K, la = (int)lda, lb = (int)ldb, lc = (int)ldc;
+        ((fgemm_t)gemm_p)(&fb, &fa, &n, &m, &k, &alpha, B, &lb, A, &la, &beta, C, &lc);
+    }
+    static void gemv(int t, blasint rows, blasint cols, T alpha, const T* A, blasint lda, const T* x, blasint incx,
+                     T beta, T* y, blasint incy) {
+        if (!fortran) return ((gemv_t)gemv_p)(RowMajor, t, rows, cols, alpha, A, lda, x, incx, beta, y, incy);
+        const char f = t == NoTrans ? 'T' : 'N';
+        int m = (int)cols, n = (int)rows, la = (int)lda, ix = (int)incx, iy = (int)incy;
+        ((fgemv_t)gemv_p)(&f, &m, &n, &alpha, A, &la, x, &ix, &beta, y, &iy);
+    }
+    static T dot(blasint n, const T* x, blasint incx, const T* y, blasint incy) {
+        if (!fortran) return ((dot_t)dot_p)(n, x, incx, y, incy);
+        int n_ = (int)n, ix = (int)incx, iy = (int)incy;
+        return ((fdot_t)dot_p)(&n_, x, &ix, y, &iy);
+    }
+};
+template <class T> void* Blas<T>::gemm_p;
+template <class T> void* Blas<T>::gemv_p;
+template <class T> void* Blas<T>::dot_p;
+template <class T> bool Blas<T>::fortran;
+
+// Large products release the GIL; small ones are not worth the two atomic swaps.
+struct NoGil {
+    PyThreadState* s;
+    explicit NoGil(double flops) : s(flops > 1e6 ? PyEval_SaveThread() : NULL) {}
+    ~NoGil() { if (s) PyEval_RestoreThread(s); }
+};
+
+// A 2-d operand as BLAS sees it: row-major as is (NoTrans) or its transpose (Trans) with a
+// leading dimension. Anything else (negative or odd strides) becomes a C-contiguous copy
+// held in `hold`. Returns the array to pass.
+static Arr* blas_operand(Arr* a, Ref& hold, int* trans, blasint* ld) {
+    npy_intp item = PyArray_ITEMSIZE(a), r = PyArray_DIM(a, 0), c = PyArray_DIM(a, 1);
+    npy_intp s0 = PyArray_STRIDE(a, 0), s1 = PyArray_STRIDE(a, 1);
+    if ((s1 == item || c <= 1) && s0 > 0 && s0 % item == 0 && s0 >= (c > 1 ? c : 1) * item) {
+        *trans = NoTrans; *ld = s0 / item; return a;
+    }
+    if ((s0 == item || r <= 1) && s1 > 0 && s1 % item == 0 && s1 >= (r > 1 ? r : 1) * item) {
+        *trans = Trans; *ld = s1 / item; return a;
+    }
+    if (r <= 1 && c <= 1) { *trans = NoTrans; *ld = 1; return a; }
+    hold.reset(PyArray_NewCopy(a, NPY_CORDER));
+    *trans = NoTrans;
+    *ld = c > 1 ? c : 1;
+    return hold.a();
+}
+
+// A vector operand: its element stride, or a contiguous copy for strides BLAS cannot take.
+static Arr* blas_vector(Arr* a, Ref& hold, blasint* inc) {
+    npy_intp item = PyArray_ITEMSIZE(a), s = PyArray_STRIDE(a, 0);
+    if (s != 0 && s % item == 0) { *inc = s / item; return a; }
+    if (PyArray_DIM(a, 0) <= 1) { *inc = 1; return a; }
+    hold.reset(PyArray_NewCopy(a, NPY_CORDER));
+    *inc = 1;
+    return hold.a();
+}
+
+template <class T> static T* data(Arr* a) { return (T*)PyArray_DATA(a); }
+
+// out (M x N, C-contiguous) = alpha * A @ B + beta * out; `fresh`: out holds garbage (beta
+// is 0). BLAS reads nothing of `out` when beta == 0, but the reference's 0 * out keeps its
+// NaNs and infinities: an initialized out is scaled here first.
+template <class T>
+static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, bool fresh) {
+    npy_intp M = PyArray_DIM(A, 0), K = PyArray_DIM(A, 1), N = PyArray_DIM(B, 1);
+    if (PyArray_DIM(B, 0) != K)
+        return fail(S, node, PyExc_ValueError, "matrix product: shapes (%ld, %ld) and (%ld, %ld) are not aligned",
+                    (long)M, (long)K, (long)PyArray_DIM(B, 0), (long)N);
+    if (PyArray_DIM(out, 0) != M || PyArray_DIM(out, 1) != N)
+        return fail(S, node, PyExc_ValueError, "matrix product: the accumulator has shape (%ld, %ld), expected "
+                    "(%ld, %ld)", (long)PyArray_DIM(out, 0), (long)PyArray_DIM(out, 1), (long)M, (long)N);
+    if (M == 0 || N == 0) return 0;
+    T* o = data<T>(out);
+    if (K == 0 || (beta == 0 && !fresh)) {
+        for (npy_intp i = 0; i < M * N; i++) o[i] = fresh ? (T)0 : beta * o[i];
+        if (K == 0) return 0;
+        beta = 1;
+    }
+    Ref ha, hb;
+    int ta, tb;
+    blasint lda, ldb;
+    A = blas_operand(A, ha, &ta, &lda);
+    B = blas_operand(B, hb, &tb, &ldb);
+    if (!A || !B) return refail(S, node);
+    NoGil nogil(2.0 * M * N * K);
+    Blas<T>::gemm(ta, tb, M, N, K, alpha, data<T>(A), lda, data<T>(B), ldb, beta, o, N);
+    return 0;
+}
+
+// out (M) = alpha * A @ x + beta * out, as gemm.
+template <class T>
+static int gemv(State* S, int node, T alpha, Arr* A, Arr* x, T beta, Arr* out, bool fresh) {
+    npy_intp M = PyArray_DIM(A, 0), K = PyArray_DIM(A, 1);
+    if (PyArray_DIM(x, 0) != K)
+        return fail(S, node, PyExc_ValueError, "matrix-vector product: shapes (%ld, %ld) and (%ld,) are not "
+                    "aligned", (long)M, (long)K, (long)PyArray_DIM(x, 0));
+    if (PyArray_DIM(out, 0) != M)
+        return fail(S, node, PyExc_ValueError, "matrix-vector product: the accumulator has length %ld, "
+                    "expected %ld", (long)PyArray_DIM(out, 0), (long)M);
+    if (M == 0) return 0;
+    T* o = data<T>(out);
+    npy_intp so = PyArray_STRIDE(out, 0) / (npy_intp)sizeof(T);
+    if (K == 0 || (beta == 0 && !fresh)) {
+        for (npy_intp i = 0; i < M; i++) o[i * so] = fresh ? (T)0 : beta * o[i * so];
+        if (K == 0) return 0;
+        beta = 1;
+    }
+    Ref ha, hx;
+    int ta;
+    blasint lda, incx;
+    A = blas_operand(A, ha, &ta, &lda);
+    x = A ? blas_vector(x, hx, &incx) : NULL;
+    if (!A || !x) return refail(S, node);
+    // BLAS walks a negative-stride vector from its far end; NumPy's pointer is the near end.
+    const T* px = data<T>(x) + (incx < 0 ? (K - 1) * incx : 0);
+    T* po = o + (so < 0 ? (M - 1) * so : 0);
+    NoGil nogil(2.0 * M * K);
+    if (ta == NoTrans) Blas<T>::gemv(NoTrans, M, K, alpha, data<T>(A), lda, px, incx, beta, po, so);
+    else Blas<T>::gemv(Trans, K, M, alpha, data<T>(A), lda, px, incx, beta, po, so);
+    return 0;
+}
+
+template <class T>
+static int dot(State* S, int node, Arr* a, Arr* b, Arr* out) {
+    npy_intp n = PyArray_DIM(a, 0);
+    if (PyArray_DIM(b, 0) != n)
+        return fail(S, node, PyExc_ValueError, "dot: vectors of lengths %ld and %ld", (long)n,
+                    (long)PyArray_DIM(b, 0));
+    Ref ha, hb;
+    blasint ia, ib;
+    a = blas_vector(a, ha, &ia);
+    b = a ? blas_vector(b, hb, &ib) : NULL;
+    if (!a || !b) return refail(S, node);
+    const T* pa = data<T>(a) + (ia < 0 ? (n - 1) * ia : 0);
+    const T* pb = data<T>(b) + (ib < 0 ? (n - 1) * ib : 0);
+    *data<T>(out) = n ? Blas<T>::dot(n, pa, ia, pb, ib) : (T)0;
+    return 0;
+}
+
+// The result shape of a batched product (*batch, n, k) @ (*batch, k, m); batch axes
+// broadcast only where typed as length 1 (bca/bcb flag each batch axis).
+static int batch_shape(State* S, int node, Arr* A, Arr* B, const bool* bca, const bool* bcb, npy_intp* dims) {
+    int nd = PyArray_NDIM(A);
+    for (int d = 0; d < nd - 2; d++) {
+        npy_intp a = PyArray_DIM(A, d), b = PyArray_DIM(B, d);
+        dims[d] = a == 1 ? b : a;
+        if (a != b && a != 1 && b != 1)
+            return fail(S, node, PyExc_ValueError, "matmul: batch axis %d has lengths %ld and %ld", d, (long)a, (long)b);
+        if ((a == 1 && b != 1 && !bca[d]) || (b == 1 && a != 1 && !bcb[d]))
+            return fail(S, node, PyExc_ValueError, "matmul: runtime broadcasting is not allowed: batch axis %d has "
+                        "length 1 at run time but is not typed as broadcastable there", d);
+    }
+    dims[nd - 2] = PyArray_DIM(A, nd - 2);
+    dims[nd - 1] = PyArray_DIM(B, nd - 1);
+    return 0;
+}
+
+// out[i] = A[i] @ B[i] over the (broadcast) batch axes; out is C-contiguous.
+template <class T>
+static int batched(State* S, int node, Arr* A, Arr* B, Arr* out) {
+    const int nd = PyArray_NDIM(out), nb = nd - 2;
+    npy_intp count = 1, idx[NPY_MAXDIMS] = {0};
+    for (int d = 0; d < nb; d++) count *= PyArray_DIM(out, d);
+    char *pa = PyArray_BYTES(A), *pb = PyArray_BYTES(B), *po = PyArray_BYTES(out);
+    npy_intp mat = PyArray_DIM(out, nd - 2) * PyArray_DIM(out, nd - 1) * (npy_intp)sizeof(T);
+    for (npy_intp i = 0; i < count; i++) {
+        Ref a(view(A, 2, PyArray_DIMS(A) + nb, PyArray_STRIDES(A) + nb, pa));
+        Ref b(view(B, 2, PyArray_DIMS(B) + nb, PyArray_STRIDES(B) + nb, pb));
+        Ref o(view(out, 2, PyArray_DIMS(out) + nb, PyArray_STRIDES(out) + nb, po));
+        if (!a.p || !b.p || !o.p) return refail(S, node);
+        if (gemm<T>(S, node, 1, a.a(), b.a(), 0, o.a(), true) < 0) return -1;
+        po += mat;
+        for (int d = nb - 1; d >= 0; d--) {
+            npy_intp sa = PyArray_DIM(A, d) == 1 ? 0 : PyArray_STRIDE(A, d);
+            npy_intp sb = PyArray_DIM(B, d) == 1 ? 0 : PyArray_STRIDE(B, d);
+            pa += sa; pb += sb;
+            if (++idx[d] < PyArray_DIM(out, d)) break;
+            pa -= sa * PyArray_DIM(out, d); pb -= sb * PyArray_DIM(out, d);
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}
+
+}  // namespace symnb

@@ -1,0 +1,154 @@
+// Philox4x32-10 random draws for generated symnb modules (stage "program"), bit for bit
+// the layout symnb/core/random.py documents: words, uniforms, normals, binomials.
+#pragma once
+#include "runtime.h"
+
+namespace symnb {
+
+// Words [0, nwords) of the stream at (key, counter); returns the number of blocks used.
+static uint64_t philox_words(uint64_t key, uint64_t counter, npy_intp nwords, uint32_t* out) {
+    npy_intp blocks = (nwords + 3) / 4;
+    #pragma omp parallel for if (blocks > (1 << 15)) num_threads(n_threads) schedule(static)
+    for (npy_intp j = 0; j < blocks; j++) {
+        uint64_t ctr = counter + (uint64_t)j;
+        uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
+        uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+        for (int r = 0; r < 10; r++) {
+            uint64_t p0 = (uint64_t)c0 * 0xD2511F53u, p1 = (uint64_t)c2 * 0xCD9E8D57u;
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+            c1 = (uint32_t)p1;
+            c3 = (uint32_t)p0;
+            c0 = n0;
+            c2 = n2;
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        uint32_t w[4] = {c0, c1, c2, c3};
+        for (int i = 0; i < 4 && 4 * j + i < nwords; i++) out[4 * j + i] = w[i];
+    }
+    return (uint64_t)blocks;
+}
+
+static inline double uniform64(const uint32_t* w, npy_intp i) {
+    return ((double)(w[2 * i] >> 5) * 67108864.0 + (double)(w[2 * i + 1] >> 6)) * (1.0 / 9007199254740992.0);
+}
+static inline float uniform32(const uint32_t* w, npy_intp i) { return (float)(w[i] >> 8) * (1.0f / 16777216.0f); }
+
+// Byte offsets of a parameter broadcast (NumPy rules, right-aligned) against a C-ordered
+// walk over `shape`.
+struct Bcast {
+    int nd = 0;
+    npy_intp dim[NPY_MAXDIMS], st[NPY_MAXDIMS], idx[NPY_MAXDIMS], off = 0;
+    int init(int n, const npy_intp* shape, Arr* p) {
+        int pd = PyArray_NDIM(p);
+        if (pd > n) return -1;
+        nd = n;
+        for (int d = 0; d < n; d++) {
+            int k = d - (n - pd);
+            npy_intp len = k < 0 ? 1 : PyArray_DIM(p, k);
+            if (len != 1 && len != shape[d]) return -1;
+            dim[d] = shape[d];
+            st[d] = len == 1 ? 0 : PyArray_STRIDE(p, k);
+            idx[d] = 0;
+        }
+        return 0;
+    }
+    void next() {
+        for (int d = nd - 1; d >= 0; d--) {
+            off += st[d];
+            if (++idx[d] < dim[d]) return;
+            off -= st[d] * dim[d];
+            idx[d] = 0;
+        }
+    }
+};
+
+static int check_state(State* S, int node, Arr* state, Arr* size, int nd, npy_intp* shape, npy_intp* n) {
+    if (PyArray_DIM(state, 0) != 2 || PyArray_DIM(size, 0) != nd)
+        return fail(S, node, PyExc_ValueError, "a random state is a uint64 vector of length 2");
+    *n = 1;
+    for (int d = 0; d < nd; d++) {
+        shape[d] = (npy_intp)at_i64(size, d);
+        if (shape[d] < 0) return fail(S, node, PyExc_ValueError, "negative dimensions are not allowed");
+        *n *= shape[d];
+    }
+    return 0;
+}
+
+// uniform: lo + (hi - lo) * u, each operation in the type NumPy gives it (TD for hi - lo, TM
+// for the product, TA for the sum), then cast to TO.
+template <class TU, class TD, class TM, class TA, class TL, class TH, class TO>
+static int draw_uniform(State* S, int node, Arr* out, Arr* lo, Arr* hi, const uint32_t* w, int nd,
+                        const npy_intp* shape, npy_intp n) {
+    Bcast bl, bh;
+    if (bl.init(nd, shape, lo) < 0 || bh.init(nd, shape, hi) < 0)
+        return fail(S, node, PyExc_ValueError, "the parameters do not broadcast to the sample shape");
+    TO* o = (TO*)PyArray_DATA(out);
+    const char *pl = PyArray_BYTES(lo), *ph = PyArray_BYTES(hi);
+    for (npy_intp i = 0; i < n; i++, bl.next(), bh.next()) {
+        TU u = sizeof(TU) == 8 ? (TU)uniform64(w, i) : (TU)uniform32(w, i);
+        TL l = *(const TL*)(pl + bl.off);
+        TH h = *(const TH*)(ph + bh.off);
+        TM t = (TM)((TD)h - (TD)l) * (TM)u;
+        o[i] = (TO)((TA)l + (TA)t);
+    }
+    return 0;
+}
+
+// binomial: how many of trials uniforms (2 words each) fall below p.
+template <class TP, class TO>
+static int draw_binomial(State* S, int node, Arr* out, int64_t trials, Arr* p, const uint32_t* w, int nd,
+                         const npy_intp* shape, npy_intp n) {
+    Bcast bp;
+    if (bp.init(nd, shape, p) < 0)
+        return fail(S, node, PyExc_ValueError, "the parameters do not broadcast to the sample shape");
+    TO* o = (TO*)PyArray_DATA(out);
+    const char* pp = PyArray_BYTES(p);
+    for (npy_intp i = 0; i < n; i++, bp.next()) {
+        double prob = (double)*(const TP*)(pp + bp.off);
+        int64_t c = 0;
+        for (int64_t t = 0; t < trials; t++) c += uniform64(w, i * trials + t) < prob;
+        o[i] = (TO)c;
+    }
+    return 0;
+}
+
+// normal: Box-Muller on pairs of uniforms. log, cos and sin are NumPy's own ufuncs, so the
+// bits are the reference's whatever SIMD code NumPy picked on this machine.
+template <class TU, class TM, class TA, class TL, class TS, class TO>
+static int draw_normal(State* S, int node, Arr* out, Arr* loc, Arr* scale, const uint32_t* w, int nd,
+                       const npy_intp* shape, npy_intp n) {
+    Bcast bl, bs;
+    if (bl.init(nd, shape, loc) < 0 || bs.init(nd, shape, scale) < 0)
+        return fail(S, node, PyExc_ValueError, "the parameters do not broadcast to the sample shape");
+    npy_intp half = (n + 1) / 2, d1[1] = {half};
+    int tn = sizeof(TU) == 8 ? NPY_FLOAT64 : NPY_FLOAT32;
+    Ref a(PyArray_EMPTY(1, d1, tn, 0)), theta(PyArray_EMPTY(1, d1, tn, 0));
+    if (!a.p || !theta.p) return refail(S, node);
+    TU *pa = (TU*)PyArray_DATA(a.a()), *pt = (TU*)PyArray_DATA(theta.a());
+    const TU two_pi = (TU)(2 * M_PI);
+    for (npy_intp k = 0; k < half; k++) {
+        TU u1 = sizeof(TU) == 8 ? (TU)uniform64(w, 2 * k) : (TU)uniform32(w, 2 * k);
+        TU u2 = sizeof(TU) == 8 ? (TU)uniform64(w, 2 * k + 1) : (TU)uniform32(w, 2 * k + 1);
+        pa[k] = (TU)1 - u1;
+        pt[k] = two_pi * u2;
+    }
+    Ref lg(PyObject_CallOneArg(PyTuple_GET_ITEM(np_ufuncs, 0), a.p));
+    Ref cs(lg.p ? PyObject_CallOneArg(PyTuple_GET_ITEM(np_ufuncs, 1), theta.p) : NULL);
+    Ref sn(cs.p ? PyObject_CallOneArg(PyTuple_GET_ITEM(np_ufuncs, 2), theta.p) : NULL);
+    if (!sn.p) return refail(S, node);
+    const TU *pl = (const TU*)PyArray_DATA(lg.a()), *pc = (const TU*)PyArray_DATA(cs.a()),
+             *ps = (const TU*)PyArray_DATA(sn.a());
+    TO* o = (TO*)PyArray_DATA(out);
+    const char *ql = PyArray_BYTES(loc), *qs = PyArray_BYTES(scale);
+    for (npy_intp i = 0; i < n; i++, bl.next(), bs.next()) {
+        TU r = std::sqrt((TU)-2 * pl[i / 2]);
+        TU z = r * (i % 2 ? ps[i / 2] : pc[i / 2]);
+        TL l = *(const TL*)(ql + bl.off);
+        TM t = (TM) * (const TS*)(qs + bs.off) * (TM)z;
+        o[i] = (TO)((TA)l + (TA)t);
+    }
+    return 0;
+}
+
+}  // namespace symnb
