@@ -31,13 +31,15 @@ def small_power(v, x, n, **_):
         return _as_type(E.reciprocal(x), v)                   # x ** -1 -> 1 / x
     if p == 1:
         return _as_type(x, v)
-    if float(p).is_integer() and 3 <= p <= 8:
-        k = int(p)
-        half = E.sqr(x) if k < 4 else E.sqr(E.sqr(x))         # x**k by repeated squaring
-        out = half
-        for _ in range(k - (2 if k < 4 else 4)):
-            out = E.mul(out, x)
-        return _as_type(out, v)                               # x ** 3 -> sqr(x) * x
+    if float(p).is_integer() and 3 <= p <= 16:
+        k, square, out = int(p), x, None
+        while k:                                              # x**k by repeated squaring:
+            if k & 1:                                         # x**10 -> sqr(x) * sqr(sqr(sqr(x)))
+                out = square if out is None else E.mul(out, square)
+            k >>= 1
+            if k:
+                square = E.sqr(square)
+        return _as_type(out, v)
     return None
 
 

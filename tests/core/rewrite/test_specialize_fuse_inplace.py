@@ -14,7 +14,7 @@ def ops(f):
 
 
 @pytest.mark.parametrize("power,expected", [(2, "sqr"), (0.5, "sqrt"), (-1, "reciprocal"), (3, "sqr"),
-                                            (4, "sqr")])
+                                            (4, "sqr"), (10, "sqr"), (16, "sqr")])
 def test_pow_specialization(power, expected):
     a = st.dvector("a")
     out = sn.rewrite(a ** power, passes=DEFAULT_PASSES[:4]).output
