@@ -153,6 +153,70 @@ static Arr* advanced_subtensor(State* S, int node, Arr* x, int n_idx, const int6
     return a;
 }
 
+// x[i0, i1, ...] with one integer index vector per axis of x (the cross-entropy pick): do
+// all vectors have one length L? Then a gather or scatter below does it; else NumPy does.
+static bool points(int n, Arr* const* idx, npy_intp* L) {
+    *L = PyArray_DIM(idx[0], 0);
+    for (int k = 1; k < n; k++)
+        if (PyArray_DIM(idx[k], 0) != *L) return false;
+    return true;
+}
+
+// Byte offset of point i in x, or -1 (IndexError set) when an index is out of bounds.
+static npy_intp point_offset(State* S, int node, Arr* x, int n, Arr* const* idx, npy_intp i) {
+    npy_intp off = 0;
+    for (int d = 0; d < n; d++) {
+        Arr* a = idx[d];
+        const char* p = PyArray_BYTES(a) + i * PyArray_STRIDE(a, 0);
+        int64_t j;
+        switch (PyArray_TYPE(a)) {
+            case NPY_INT8: j = *(const int8_t*)p; break;
+            case NPY_UINT8: j = *(const uint8_t*)p; break;
+            case NPY_INT16: j = *(const int16_t*)p; break;
+            case NPY_UINT16: j = *(const uint16_t*)p; break;
+            case NPY_INT32: j = *(const int32_t*)p; break;
+            case NPY_UINT32: j = *(const uint32_t*)p; break;
+            case NPY_UINT64: j = *(const uint64_t*)p > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)*(const uint64_t*)p; break;
+            default: j = *(const int64_t*)p;
+        }
+        npy_intp len = PyArray_DIM(x, d);
+        if (j < -len || j >= len) {
+            fail(S, node, PyExc_IndexError, "index %ld is out of bounds for axis %d with size %ld", (long)j, d, (long)len);
+            return -1;
+        }
+        off += (j < 0 ? j + len : j) * PyArray_STRIDE(x, d);
+    }
+    return off;
+}
+
+template <class T> static int gather(State* S, int node, Arr* x, int n, Arr* const* idx, Arr* out) {
+    T* o = (T*)PyArray_DATA(out);
+    for (npy_intp i = 0; i < PyArray_DIM(out, 0); i++) {
+        npy_intp off = point_offset(S, node, x, n, idx, i);
+        if (off < 0) return -1;
+        o[i] = *(const T*)(PyArray_BYTES(x) + off);
+    }
+    return 0;
+}
+
+// out[points] += y (or = y), in order, so repeated points accumulate as np.add.at does.
+// 1 when y is not a scalar or a vector of the points' length (NumPy does it then).
+template <class T> static int scatter(State* S, int node, Arr* out, int n, Arr* const* idx, Arr* y, bool set) {
+    npy_intp L = PyArray_DIM(idx[0], 0);
+    if (PyArray_NDIM(y) > 1 || (PyArray_NDIM(y) == 1 && PyArray_DIM(y, 0) != L && PyArray_DIM(y, 0) != 1)) return 1;
+    Ref yc(PyArray_FromArray(y, PyArray_DescrFromType(PyArray_TYPE(out)), NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST));
+    if (!yc.p) return refail(S, node);
+    npy_intp sy = PyArray_NDIM(y) == 1 && PyArray_DIM(y, 0) == L ? PyArray_STRIDE(yc.a(), 0) : 0;
+    for (npy_intp i = 0; i < L; i++) {
+        npy_intp off = point_offset(S, node, out, n, idx, i);
+        if (off < 0) return -1;
+        T v = *(const T*)(PyArray_BYTES(yc.a()) + i * sy);
+        T* t = (T*)(PyArray_BYTES(out) + off);
+        *t = set ? v : (T)(*t + v);
+    }
+    return 0;
+}
+
 // out = a copy of x with x[idx] = y (set) or x[idx] += y (inc; repeated advanced indices
 // accumulate, as np.add.at).
 static int inc_subtensor(State* S, int node, Arr* out, Arr* x, Arr* y, bool set, bool advanced, int n_idx,

@@ -4,6 +4,7 @@
 //   call(state, *args)    -> what sn.Function returns, shared updates stored (fast path)
 //   new_state(...), bind(...), set_runtime(...): set-up from Python.
 #pragma once
+#include <pthread.h>
 #include "runtime.h"
 #include "blas.h"
 
@@ -127,7 +128,11 @@ static PyObject* entry(const Info& I, int (*compute)(State*, Arr**, const bool*)
             goto done;
         }
     }
-    for (int j = 0; j < I.n_destroy; j++) destroy[I.destroy_idx[j]] = destroyable(v, n_in, I.destroy_idx[j]);
+    // Shared storage is written over only in sn.Function's call, and only by its own update.
+    for (int j = 0; fast && j < I.n_destroy; j++) {
+        int k = I.destroy_idx[j], u = I.destroy_out[j] - S->n_out;
+        destroy[k] = u >= 0 && u < S->n_upd && S->upd_target[u] == k - I.n_user && destroyable(v, n_in, k);
+    }
     if (compute(S, v, destroy) < 0) goto done;
     if (fast) {
         result = finish(S, I, v);
@@ -219,23 +224,26 @@ static PyObject* bind(const Info& I, PyObject* args) {
     Py_RETURN_NONE;
 }
 
-// set_runtime((dgemm, sgemm, dgemv, sgemv, ddot, sdot), fortran, np.add, np.matmul,
-//             (log, cos, sin), threads)
+// set_runtime((dgemm, sgemm, dgemv, sgemv, ddot, sdot), fortran, np.add, (log, cos, sin), threads)
 static PyObject* set_runtime(PyObject*, PyObject* args) {
     unsigned long long p[6];
-    PyObject *add, *matmul, *ufuncs;
+    PyObject *add, *ufuncs;
     int fortran, threads;
-    if (!PyArg_ParseTuple(args, "(KKKKKK)pOOO!i", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &fortran, &add,
-                          &matmul, &PyTuple_Type, &ufuncs, &threads))
+    if (!PyArg_ParseTuple(args, "(KKKKKK)pOO!i", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &fortran, &add,
+                          &PyTuple_Type, &ufuncs, &threads))
         return NULL;
     Blas<double>::gemm_p = (void*)p[0]; Blas<float>::gemm_p = (void*)p[1];
     Blas<double>::gemv_p = (void*)p[2]; Blas<float>::gemv_p = (void*)p[3];
     Blas<double>::dot_p = (void*)p[4]; Blas<float>::dot_p = (void*)p[5];
     Blas<double>::fortran = Blas<float>::fortran = fortran;
-    PyObject* objs[] = {add, matmul, ufuncs};
-    for (PyObject* o : objs) Py_INCREF(o);
-    Py_XSETREF(np_add, add); Py_XSETREF(np_matmul, matmul); Py_XSETREF(np_ufuncs, ufuncs);
+    Py_INCREF(add);
+    Py_INCREF(ufuncs);
+    Py_XSETREF(np_add, add);
+    Py_XSETREF(np_ufuncs, ufuncs);
     n_threads = threads > 0 ? threads : 1;
+    // libgomp's threads do not survive fork(): a forked child (multiprocessing) runs serially.
+    static bool registered = false;
+    if (!registered && pthread_atfork(NULL, NULL, [] { n_threads = 1; }) == 0) registered = true;
     Py_RETURN_NONE;
 }
 
@@ -259,7 +267,7 @@ static PyMethodDef symnb_methods[] = {
     {"call", (PyCFunction)(void (*)(void))symnb_call, METH_FASTCALL, "call(state, *args): sn.Function's call"},
     {"new_state", symnb_new_state, METH_VARARGS, "new_state(consts, fallbacks, wheres, labels, retry)"},
     {"bind", symnb_bind, METH_VARARGS, "bind(state, containers, n_out, single, targets, shapes)"},
-    {"set_runtime", symnb::set_runtime, METH_VARARGS, "set_runtime(blas, fortran, add, matmul, ufuncs, threads)"},
+    {"set_runtime", symnb::set_runtime, METH_VARARGS, "set_runtime(blas, fortran, add, ufuncs, threads)"},
     {NULL, NULL, 0, NULL}};
 static struct PyModuleDef symnb_module = {PyModuleDef_HEAD_INIT, SYMNB_STR(SYMNB_MODULE), NULL, -1, symnb_methods};
 PyMODINIT_FUNC SYMNB_CAT(PyInit_, SYMNB_MODULE)(void) {

@@ -5,26 +5,33 @@
 
 namespace symnb {
 
+// Block j of the stream at (key, counter): words 4j .. 4j+3 (those below nwords).
+static inline void philox_block(uint64_t key, uint64_t counter, npy_intp j, npy_intp nwords, uint32_t* out) {
+    uint64_t ctr = counter + (uint64_t)j;
+    uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    for (int r = 0; r < 10; r++) {
+        uint64_t p0 = (uint64_t)c0 * 0xD2511F53u, p1 = (uint64_t)c2 * 0xCD9E8D57u;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (uint32_t)p1;
+        c3 = (uint32_t)p0;
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    uint32_t w[4] = {c0, c1, c2, c3};
+    for (int i = 0; i < 4 && 4 * j + i < nwords; i++) out[4 * j + i] = w[i];
+}
+
 // Words [0, nwords) of the stream at (key, counter); returns the number of blocks used.
 static uint64_t philox_words(uint64_t key, uint64_t counter, npy_intp nwords, uint32_t* out) {
     npy_intp blocks = (nwords + 3) / 4;
-    #pragma omp parallel for if (blocks > (1 << 15)) num_threads(n_threads) schedule(static)
-    for (npy_intp j = 0; j < blocks; j++) {
-        uint64_t ctr = counter + (uint64_t)j;
-        uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
-        uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-        for (int r = 0; r < 10; r++) {
-            uint64_t p0 = (uint64_t)c0 * 0xD2511F53u, p1 = (uint64_t)c2 * 0xCD9E8D57u;
-            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-            c1 = (uint32_t)p1;
-            c3 = (uint32_t)p0;
-            c0 = n0;
-            c2 = n2;
-            k0 += 0x9E3779B9u;
-            k1 += 0xBB67AE85u;
-        }
-        uint32_t w[4] = {c0, c1, c2, c3};
-        for (int i = 0; i < 4 && 4 * j + i < nwords; i++) out[4 * j + i] = w[i];
+    if (blocks > (1 << 15) && n_threads > 1) {
+        #pragma omp parallel for num_threads(n_threads) schedule(static)
+        for (npy_intp j = 0; j < blocks; j++) philox_block(key, counter, j, nwords, out);
+    } else {
+        for (npy_intp j = 0; j < blocks; j++) philox_block(key, counter, j, nwords, out);
     }
     return (uint64_t)blocks;
 }
@@ -70,6 +77,8 @@ static int check_state(State* S, int node, Arr* state, Arr* size, int nd, npy_in
     for (int d = 0; d < nd; d++) {
         shape[d] = (npy_intp)at_i64(size, d);
         if (shape[d] < 0) return fail(S, node, PyExc_ValueError, "negative dimensions are not allowed");
+        if (shape[d] && *n > NPY_MAX_INTP / shape[d])
+            return fail(S, node, PyExc_ValueError, "the sample is too large");
         *n *= shape[d];
     }
     return 0;

@@ -49,19 +49,48 @@ def reshape(c):
     return view_result(c, f"reshape(S, {c.k}, {c.ins[0]}, {c.ins[1]}, {c.node.op.ndim})")
 
 
+def _pointwise(c):
+    """x[i, j, ...] with one integer index vector per axis: gathered and scattered in C."""
+    op, x = c.node.op, c.node.inputs[0]
+    syms = c.node.inputs[1:] if isinstance(op, Subtensor) else c.node.inputs[2:]
+    return (len(op.idx) == x.ndim and all(e == "a" for e in op.idx) and x.dtype in CTYPE
+            and all(v.ndim == 1 and v.dtype != "bool" for v in syms))
+
+
 def subtensor(c):
     idx = c.node.op.idx
-    fn = "advanced_subtensor" if "a" in idx else "subtensor"
-    return "\n".join(_index_decls(c, idx) + [view_result(c, f"{fn}(S, {c.k}, {c.ins[0]}, {len(idx)}, spec, syms)")])
+    if "a" not in idx:
+        return "\n".join(_index_decls(c, idx) + [view_result(c, f"subtensor(S, {c.k}, {c.ins[0]}, {len(idx)}, spec, syms)")])
+    generic = view_result(c, f"advanced_subtensor(S, {c.k}, {c.ins[0]}, {len(idx)}, spec, syms)")
+    if not _pointwise(c):
+        return "\n".join(_index_decls(c, idx) + [generic])
+    T = CTYPE[c.node.inputs[0].dtype]
+    return "\n".join(_index_decls(c, idx) + [
+        f"npy_intp L[1];",
+        f"if (points({len(idx)}, syms, L)) {{",
+        c.buffer(0, 1, "L"),
+        f"if (gather<{T}>(S, {c.k}, {c.ins[0]}, {len(idx)}, syms, {c.outs[0]}) < 0) return -1;",
+        f"}} else {{\n{generic}\n}}"])
 
 
 def inc_subtensor(c):
     op = c.node.op
     x = c.node.inputs[0]
-    return "\n".join(_index_decls(c, op.idx) + [
-        c.buffer(0, x.ndim, f"PyArray_DIMS({c.ins[0]})"),
-        f"if (inc_subtensor(S, {c.k}, {c.outs[0]}, {c.ins[0]}, {c.ins[1]}, {'true' if op.set_ else 'false'}, "
-        f"{'true' if 'a' in op.idx else 'false'}, {len(op.idx)}, spec, syms) < 0) return -1;"])
+    set_ = "true" if op.set_ else "false"
+    generic = (f"if (inc_subtensor(S, {c.k}, {c.outs[0]}, {c.ins[0]}, {c.ins[1]}, {set_}, "
+               f"{'true' if 'a' in op.idx else 'false'}, {len(op.idx)}, spec, syms) < 0) return -1;")
+    lines = _index_decls(c, op.idx) + [c.buffer(0, x.ndim, f"PyArray_DIMS({c.ins[0]})")]
+    if not _pointwise(c):
+        return "\n".join(lines + [generic])
+    T = CTYPE[x.dtype]
+    return "\n".join(lines + [
+        "npy_intp L[1]; int rc = 1;",
+        f"if (points({len(op.idx)}, syms, L)) {{",
+        f"    if (PyArray_CopyInto({c.outs[0]}, {c.ins[0]}) < 0) {c.fail()}",
+        f"    rc = scatter<{T}>(S, {c.k}, {c.outs[0]}, {len(op.idx)}, syms, {c.ins[1]}, {set_});",
+        "    if (rc < 0) return -1;",
+        "}",
+        f"if (rc == 1) {{\n{generic}\n}}"])
 
 
 def alloc(c):

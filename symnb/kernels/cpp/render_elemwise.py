@@ -14,6 +14,7 @@ from ...core.ops.fused import scalar_placeholder
 from .scalar import CTYPE, is_checked, literal
 
 MAX_OPERANDS = 64
+CHUNK = 128        # elements per buffered block of a strided row
 
 
 def inner_graph(node):
@@ -69,80 +70,127 @@ def render(c):
     code = loop_body(c.renderer, node, names)
     if code is None:
         return None
-    stmts, results, checked = code
-    nd = node.outputs[0].ndim
-    ins = [c.ins[j] for j in operands]
-    bc = []
-    for j in operands:
-        v = node.inputs[j]
-        bc += [1 if s == 1 else 0 for s in v.type.shape] + [0] * (32 - v.ndim)
-    lines = [f"Arr* in[] = {{{', '.join(ins) or 'NULL'}}};",
-             f"static const signed char bc[] = {{{', '.join(map(str, bc)) or '0'}}};",
-             f"npy_intp dims[{max(nd, 1)}] = {{0}};",
-             f"if (broadcast(S, {c.k}, {nd}, dims, {len(ins)}, in, bc) < 0) return -1;"]
-    destroy = dict(getattr(node.op, "destroy_map", None) or {})
-    for k, o in enumerate(node.outputs):
-        alloc = c.buffer(k, nd, "dims")
-        if k in destroy:
-            j = destroy[k]
-            x = c.ins[j]
-            alloc = (f"if ({c.may_destroy(j)} && PyArray_IS_C_CONTIGUOUS({x}) && same_dims({x}, {nd}, dims)) "
-                     f"{{ {c.outs[k]} = {x}; Py_INCREF({x}); }}\nelse {{\n{alloc}\n}}")
-        lines.append(alloc)
-    lines.append(f"const npy_intp n = PyArray_SIZE({c.outs[0]});")
-    # Operands typed as all-ones (scalars) are read once; others must be full size to go flat.
-    scalar = [all(s == 1 for s in node.inputs[j].type.shape) for j in operands]
-    flat = " && ".join(f"PyArray_IS_C_CONTIGUOUS({x}) && PyArray_SIZE({x}) == n"
-                       for x, s in zip(ins, scalar) if not s) or "1"
-    T = [CTYPE[node.inputs[j].dtype] for j in operands]
-    OT = [CTYPE[o.dtype] for o in node.outputs]
-    lines += [f"const char* b{i} = PyArray_BYTES({x});" for i, x in enumerate(ins)]
-    lines += [f"char* q{k} = PyArray_BYTES({o});" for k, o in enumerate(c.outs)]
-    # Loops that can fail (integer division) return error bits from each lambda call.
-    err_decl = "int err = 0; " if checked else ""
-    ret = " return err;" if checked else ""
-    lam = "int" if checked else "void"
-
-    def body(load, store):
-        loads = [f"const {t} x{j} = {load(i, t)};" for i, (j, t) in enumerate(zip(operands, T))]
-        stores = [store(k, t, r) for k, (t, r) in enumerate(zip(OT, results))]
-        return " ".join(loads + stmts + stores)
-
-    flat_body = body(lambda i, t: f"(({'const ' + t}*)b{i})[{'0' if scalar[i] else 'i'}]",
-                     lambda k, t, r: f"(({t}*)q{k})[i] = {r};")
-    strided_body = body(lambda i, t: f"*(const {t}*)(p[{i}] + j * it.inner[{i}])",
-                        lambda k, t, r: f"*({t}*)(p[{len(ins) + k}] + j * it.inner[{len(ins) + k}]) = {r};")
-    call = "err |= elem(i);" if checked else "elem(i);"
-    red = " reduction(|:err)" if checked else ""
-    T_par = c.renderer.parallel_threshold
-    lines += [
-        "int err = 0;" if checked else "",
-        f"if ({flat}) {{",
-        f"    auto elem = [&](npy_intp i) -> {lam} {{ {err_decl}{flat_body}{ret} }};",
-        f"    if (n > {T_par}) {{",
-        f"        #pragma omp parallel for simd num_threads(n_threads) schedule(static){red}",
-        f"        for (npy_intp i = 0; i < n; i++) {call}",
-        "    } else {",
-        f"        #pragma omp simd{red}",
-        f"        for (npy_intp i = 0; i < n; i++) {call}",
-        "    }",
-        "} else if (n) {",
-        f"    Arr* ops[] = {{{', '.join(ins + c.outs)}}};",
-        f"    Strided it; it.init({nd}, dims, {len(ins) + len(c.outs)}, ops);",
-        f"    auto row = [&](npy_intp r) -> {lam} {{ {err_decl}char* p[{len(ins) + len(c.outs)}]; it.row(r, p);",
-        f"        for (npy_intp j = 0; j < it.len; j++) {{ {strided_body} }}{ret} }};",
-        f"    const npy_intp rows = it.rows;",
-        f"    if (n > {T_par} && rows > 1) {{",
-        f"        #pragma omp parallel for num_threads(n_threads) schedule(static){red}",
-        f"        for (npy_intp i = 0; i < rows; i++) {'err |= row(i);' if checked else 'row(i);'}",
-        "    } else {",
-        f"        for (npy_intp i = 0; i < rows; i++) {'err |= row(i);' if checked else 'row(i);'}",
-        "    }",
-        "}",
-    ]
-    if checked:
+    loop = Loop(c, operands, *code)
+    lines = loop.shape_and_outputs() + ["int err = 0;" if loop.checked else "",
+                                        f"if ({loop.flat_condition()}) {{", loop.flat(),
+                                        "} else if (n) {", loop.rows(), "}"]
+    if loop.checked:
         lines.append(f"if (err) {{ loop_error(err); return refail(S, {c.k}); }}")
     return "\n".join(ln for ln in lines if ln)
+
+
+class Loop:
+    """The pieces of one elementwise node's loop: shape and outputs, the flat path, rows."""
+
+    def __init__(self, c, operands, stmts, results, checked):
+        self.c, self.operands, self.stmts, self.results, self.checked = c, operands, stmts, results, checked
+        node = c.node
+        self.nd = node.outputs[0].ndim
+        self.ins = [c.ins[j] for j in operands]
+        self.T = [CTYPE[node.inputs[j].dtype] for j in operands]
+        self.OT = [CTYPE[o.dtype] for o in node.outputs]
+        self.nops = len(self.ins) + len(self.OT)
+        # Loops that can fail (integer division) return error bits from each lambda call.
+        self.lam = "int" if checked else "void"
+        self.err_decl, self.ret = ("int err = 0; ", " return err;") if checked else ("", "")
+        self.red = " reduction(|:err)" if checked else ""
+        self.call = "err |= {}(i);" if checked else "{}(i);"
+
+    def body(self, load, store) -> str:
+        """One element: load each operand (load(i, type)), compute, store each result."""
+        loads = [f"const {t} x{j} = {load(i, t)};" for i, (j, t) in enumerate(zip(self.operands, self.T))]
+        stores = [store(k, t, r) for k, (t, r) in enumerate(zip(self.OT, self.results))]
+        return " ".join(loads + self.stmts + stores)
+
+    def threaded(self, fn, count, extra="") -> list:
+        """A loop over `count` calls of fn: threads above the size threshold, else one."""
+        c = self.c
+        return [f"if (n > {c.renderer.parallel_threshold}{extra} && n_threads > 1) {{",
+                f"    #pragma omp parallel for{' simd' if fn == 'elem' else ''} num_threads(n_threads) "
+                f"schedule(static){self.red}",
+                f"    for (npy_intp i = 0; i < {count}; i++) {self.call.format(fn)}",
+                "} else {",
+                f"    #pragma omp simd{self.red}" if fn == "elem" else "",
+                f"    for (npy_intp i = 0; i < {count}; i++) {self.call.format(fn)}",
+                "}"]
+
+    def shape_and_outputs(self) -> list:
+        c, nd = self.c, self.nd
+        bc = []
+        for j in self.operands:
+            v = c.node.inputs[j]
+            bc += [1 if s == 1 else 0 for s in v.type.shape] + [0] * (32 - v.ndim)
+        lines = [f"Arr* in[] = {{{', '.join(self.ins) or 'NULL'}}};",
+                 f"static const signed char bc[] = {{{', '.join(map(str, bc)) or '0'}}};",
+                 f"npy_intp dims[{max(nd, 1)}] = {{0}};",
+                 f"if (broadcast(S, {c.k}, {nd}, dims, {len(self.ins)}, in, bc) < 0) return -1;"]
+        destroy = dict(getattr(c.node.op, "destroy_map", None) or {})
+        if self.checked:    # a loop that can stop half-way never writes over a shared variable
+            destroy = {k: j for k, j in destroy.items() if c.node.inputs[j].owner is not None}
+        for k in range(len(self.OT)):
+            alloc = c.buffer(k, nd, "dims")
+            if k in destroy:
+                x = c.ins[destroy[k]]
+                alloc = (f"if ({c.may_destroy(destroy[k])} && PyArray_IS_C_CONTIGUOUS({x}) && same_dims({x}, {nd}, dims)) "
+                         f"{{ {c.outs[k]} = {x}; Py_INCREF({x}); }}\nelse {{\n{alloc}\n}}")
+            lines.append(alloc)
+        return lines + [f"const npy_intp n = PyArray_SIZE({c.outs[0]});"]
+
+    def _scalar(self, i) -> bool:
+        """Operands typed as all ones are scalars: read once, at index 0."""
+        return all(s == 1 for s in self.c.node.inputs[self.operands[i]].type.shape)
+
+    def flat_condition(self) -> str:
+        return " && ".join(f"PyArray_IS_C_CONTIGUOUS({x}) && PyArray_SIZE({x}) == n"
+                           for i, x in enumerate(self.ins) if not self._scalar(i)) or "1"
+
+    def flat(self) -> str:
+        """Every operand full size and C-contiguous (or a scalar): one vectorized loop."""
+        c = self.c
+        ptrs = [f"const {t}* b{i} = (const {t}*)PyArray_DATA({x});" for i, (x, t) in enumerate(zip(self.ins, self.T))]
+        ptrs += [f"{t}* q{k} = ({t}*)PyArray_DATA({o});" for k, (o, t) in enumerate(zip(c.outs, self.OT))]
+        body = self.body(lambda i, t: f"b{i}[{'0' if self._scalar(i) else 'i'}]", lambda k, t, r: f"q{k}[i] = {r};")
+        return "\n".join(ptrs + [f"auto elem = [&](npy_intp i) -> {self.lam} {{ {self.err_decl}{body}{self.ret} }};"]
+                         + self.threaded("elem", "n"))
+
+    def rows(self) -> str:
+        """Broadcasting and views: the output's rows, each a unit-stride loop when operands are
+        contiguous along it (or, where their type says they stretch there, constant along
+        it), else through small contiguous buffers so the arithmetic still vectorizes."""
+        c, n_in = self.c, len(self.ins)
+        out_last = c.node.outputs[0].type.shape[-1] if self.nd else 1
+        const = [c.node.inputs[j].ndim == 0 or (c.node.inputs[j].type.shape[-1] == 1 and out_last != 1)
+                 for j in self.operands]
+        unit = " && ".join([f"it.inner[{i}] == {'0' if k else f'sizeof({t})'}" for i, (k, t) in enumerate(zip(const, self.T))]
+                           + [f"it.inner[{n_in + k}] == sizeof({t})" for k, t in enumerate(self.OT)])
+        hoisted = " ".join(f"const {t} c{i} = *(const {t}*)p[{i}];" for i, (k, t) in enumerate(zip(const, self.T)) if k)
+        fast = self.body(lambda i, t: f"c{i}" if const[i] else f"((const {t}*)p[{i}])[j]",
+                         lambda k, t, r: f"(({t}*)p[{n_in + k}])[j] = {r};")
+        gather = [f"{t} g{i}[{CHUNK}]; for (npy_intp j = 0; j < m; j++) g{i}[j] = *(const {t}*)(p[{i}] + (j0 + j) * "
+                  f"it.inner[{i}]);" for i, t in enumerate(self.T)]
+        scatter = [f"for (npy_intp j = 0; j < m; j++) *({t}*)(p[{n_in + k}] + (j0 + j) * it.inner[{n_in + k}]) = s{k}[j];"
+                   for k, t in enumerate(self.OT)]
+        buffered = self.body(lambda i, t: f"g{i}[j]", lambda k, t, r: f"s{k}[j] = {r};")
+        return "\n".join([
+            f"Arr* ops[] = {{{', '.join(self.ins + c.outs)}}};",
+            f"Strided it; it.init({self.nd}, dims, {self.nops}, ops);",
+            f"const bool unit = {unit};",
+            # One copy of the row code serves both loops below (smaller, faster to compile).
+            f"auto row = [&](npy_intp r) __attribute__((noinline)) -> {self.lam} {{ {self.err_decl}"
+            f"char* p[{self.nops}]; it.row(r, p);",
+            "    const npy_intp len = it.len;",
+            f"    if (unit) {{ {hoisted}",
+            f"        #pragma omp simd{self.red}",
+            f"        for (npy_intp j = 0; j < len; j++) {{ {fast} }}",
+            f"    }} else for (npy_intp j0 = 0; j0 < len; j0 += {CHUNK}) {{",
+            f"        const npy_intp m = len - j0 < {CHUNK} ? len - j0 : {CHUNK};",
+            "        " + " ".join([f"{t} s{k}[{CHUNK}];" for k, t in enumerate(self.OT)] + gather),
+            f"        #pragma omp simd{self.red}",
+            f"        for (npy_intp j = 0; j < m; j++) {{ {buffered} }}",
+            "        " + " ".join(scatter),
+            f"    }}{self.ret}",
+            "};",
+            "const npy_intp rows = it.rows;"] + self.threaded("row", "rows", " && rows > 1"))
 
 
 CODE = {Elemwise: render, Fused: render}

@@ -101,14 +101,14 @@ def scaled_product(c):
 
 def batched_matmul(c):
     node = c.node
-    if not _blas_ok(node):
+    if node.outputs[0].dtype not in BLAS_DTYPES:
         return None
     a, b = node.inputs
-    A, B = c.ins
+    lines, (A, B) = _in_out_dtype(c)
     T = CTYPE[node.outputs[0].dtype]
     nd = a.ndim
     flags = [[1 if s == 1 else 0 for s in v.type.shape[:-2]] for v in (a, b)]
-    return "\n".join([
+    return "\n".join(lines + [
         f"static const bool bca[] = {{{', '.join(map(str, flags[0]))}}}, bcb[] = {{{', '.join(map(str, flags[1]))}}};",
         f"npy_intp dims[{nd}];",
         f"if (batch_shape(S, {c.k}, {A}, {B}, bca, bcb, dims) < 0) return -1;",

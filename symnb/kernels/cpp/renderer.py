@@ -38,6 +38,20 @@ def shape_entries(var) -> list:
     return [-1 if s is None else s for s in var.type.shape]
 
 
+def last_writes_last(fgraph) -> list:
+    """fgraph's node order with the nodes that write over a shared variable and feed no
+    other node moved to the end: an error anywhere else then leaves every shared variable
+    as it was (their own checks all happen before they write)."""
+    used = {id(i) for n in fgraph.nodes for i in n.inputs}
+
+    def late(n):
+        dm = getattr(n.op, "destroy_map", None) or {}
+        return any(isinstance(n.inputs[j], SharedVariable) for j in dm.values()) and \
+            not any(id(o) in used for o in n.outputs)
+
+    return [n for n in fgraph.nodes if not late(n)] + [n for n in fgraph.nodes if late(n)]
+
+
 @dataclass
 class Rendered:
     source: str
@@ -93,13 +107,16 @@ class Program:
         self.names: dict[int, str] = {}
         self.n_slots = 0
         self.out = Rendered("")
-        self.n_in = len(fgraph.inputs)
+        # Graph inputs are the user's inputs, then the shared variables.
+        self.n_user = sum(not isinstance(v, SharedVariable) for v in fgraph.inputs)
         for k, v in enumerate(fgraph.inputs):
             self.names[id(v)] = f"v[{k}]"
         self.const_loads = []
         self.bases = {}      # id(var) -> ids of the variables whose storage var may share
-        self.order = {id(n): k for k, n in enumerate(fgraph.nodes)}
+        self.nodes = last_writes_last(fgraph)
+        self.order = {id(n): k for k, n in enumerate(self.nodes)}
         self.destroy_tokens = {}
+        self.destroyed_shared = set()   # (graph input, graph output that must be its update)
 
     def define(self, v) -> str:
         """A new value slot v[i] for a node output."""
@@ -145,20 +162,23 @@ class Program:
         for k, i in enumerate(node.inputs):
             if k != j and i is not victim and reads_old(i):
                 return None
-        for n in self.fgraph.nodes:
+        for n in self.nodes:
             if n is not node and self.order[id(n)] > me and any(reads_old(i) for i in n.inputs):
                 return None
         if any(reads_old(o) for o in self.fgraph.outputs):
             return None
         if victim.owner is None:
-            return f"destroy[{self.fgraph.inputs.index(victim)}]"
+            # A shared variable's storage only ever receives that variable's own update.
+            k = self.fgraph.inputs.index(victim)
+            kout = next(o for o, i in node.op.destroy_map.items() if i == j)
+            places = [p for p, o in enumerate(self.fgraph.outputs) if o is node.outputs[kout]]
+            if not places:
+                return None
+            self.destroyed_shared.add((k, places[0]))
+            return f"destroy[{k}]"
         if self.bases.get(id(victim)) != frozenset({id(victim)}):
             return None       # only a buffer this module allocated itself
         return f"owned(S, {self.name(victim)})"
-
-    @property
-    def n_user(self):
-        return self.renderer.n_user
 
 
 class CppRenderer:
@@ -169,13 +189,11 @@ class CppRenderer:
     parallel_threshold = 1 << 17      # elements; below this one thread is faster on 2 cores
 
     def render(self, fgraph) -> Rendered:
-        # Graph inputs are the user's inputs, then the shared variables.
-        self.n_user = sum(not isinstance(v, SharedVariable) for v in fgraph.inputs)
         p = Program(self, fgraph)
         out = p.out
         out.labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
         body = []
-        for k, node in enumerate(fgraph.nodes):
+        for k, node in enumerate(p.nodes):
             out.wheres.append(describe(node))
             builder = self.code_for_op.get(type(node.op))
             nc = NodeCode(p, node, k)
@@ -189,16 +207,17 @@ class CppRenderer:
         for token, (node, j) in p.destroy_tokens.items():
             text = text.replace(token, p.may_destroy(node, j) or "0")
         out_idx = [int(p.name(o)[2:-1]) for o in fgraph.outputs]
-        destroy_idx = sorted({fgraph.inputs.index(i) for n in fgraph.nodes
-                              for i in _destroyed(n) if i.owner is None and not isinstance(i, Constant)})
+        destroyed = sorted(p.destroyed_shared)
         info = [
             c_array("int", "in_types", [NPY[v.dtype] for v in fgraph.inputs]),
             c_array("int", "in_ndim", [v.ndim for v in fgraph.inputs]),
             c_array("npy_intp", "in_shape", [s for v in fgraph.inputs for s in shape_entries(v)]),
             c_array("int", "out_idx", out_idx),
-            c_array("int", "destroy_idx", destroy_idx),
-            f"static const Info INFO = {{{self.n_user}, {len(fgraph.inputs) - self.n_user}, {len(p.names)}, "
-            f"{len(out_idx)}, {p.n_slots}, {len(destroy_idx)}, in_types, in_ndim, in_shape, out_idx, destroy_idx}};",
+            c_array("int", "destroy_idx", [k for k, _ in destroyed]),
+            c_array("int", "destroy_out", [o for _, o in destroyed]),
+            f"static const Info INFO = {{{p.n_user}, {len(fgraph.inputs) - p.n_user}, {len(p.names)}, "
+            f"{len(out_idx)}, {p.n_slots}, {len(destroyed)}, in_types, in_ndim, in_shape, out_idx, destroy_idx, "
+            "destroy_out};",
         ]
         out.source = MODULE.format(
             includes="\n".join(f'#include "{h}"' for h in HEADERS), nv=max(len(p.names), 1),
@@ -220,11 +239,6 @@ class CppRenderer:
             f"int rc = fallback(S, {nc.k}, {fb}, {len(nc.ins)}, in, {len(outs)}, out, types, ndims, shapes);",
             " ".join(f"{o} = out[{j}];" for j, o in enumerate(nc.outs)),
             "if (rc < 0) return -1;"])
-
-
-def _destroyed(node):
-    dm = getattr(node.op, "destroy_map", None) or {}
-    return [node.inputs[j] for j in dm.values()]
 
 
 MODULE = r"""// Generated by symnb: one function graph as a CPython extension module.

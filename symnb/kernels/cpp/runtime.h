@@ -47,14 +47,14 @@ struct Info {
     const int* in_ndim;
     const npy_intp* in_shape;   // static shapes, concatenated (-1: unknown)
     const int* out_idx;         // v[] index of each graph output
-    const int* destroy_idx;     // graph inputs (shared variables) some node may overwrite
+    const int* destroy_idx;     // graph inputs (shared variables) some node may overwrite ...
+    const int* destroy_out;     // ... if this graph output is that variable's update
 };
 
 // NumPy objects the generated code calls (exact NumPy semantics where it matters).
 static PyObject* np_add;      // np.add (add.at for advanced inc_subtensor)
-static PyObject* np_matmul;   // np.matmul for non-BLAS dtypes
 static PyObject* np_ufuncs;   // tuple (log, cos, sin): normal draws use NumPy's own bits
-static int n_threads = 1;
+static int n_threads = 1;     // OpenMP threads for big loops (1 in a forked child)
 
 // ------------------------------------------------------------------------------ errors
 static const char* where(State* S, int node) {
@@ -95,15 +95,15 @@ static void shape_str(char* buf, size_t n, int nd, const npy_intp* dims, bool sy
 }
 
 // ------------------------------------------------------------------------------ RAII
-// A new reference released at scope exit (also on `goto fail`).
-struct Keep {   // a few new references, released together
+// New references released at scope exit, also when an error returns early.
+struct Keep {   // up to 512 of them, released together
     PyObject* p[512];
     int n = 0;
     ~Keep() { while (n) Py_DECREF(p[--n]); }
-    Arr* add(Arr* a) { if (a) p[n++] = (PyObject*)a; return a; }
+    Arr* add(Arr* a) { if (a && n < 512) p[n++] = (PyObject*)a; return a; }
 };
 
-struct Ref {
+struct Ref {    // one of them
     PyObject* p;
     explicit Ref(void* q = NULL) : p((PyObject*)q) {}
     ~Ref() { Py_XDECREF(p); }
@@ -116,7 +116,8 @@ struct Ref {
 // ------------------------------------------------------------------------------ inputs
 static bool same_dtype(PyArray_Descr* d, int typenum) {
     PyArray_Descr* e = PyArray_DescrFromType(typenum);
-    bool ok = d->type_num < NPY_OBJECT && d->kind == e->kind && PyDataType_ELSIZE(d) == PyDataType_ELSIZE(e);
+    bool ok = (PyTypeNum_ISNUMBER(d->type_num) || PyTypeNum_ISBOOL(d->type_num)) && d->kind == e->kind &&
+              PyDataType_ELSIZE(d) == PyDataType_ELSIZE(e);
     Py_DECREF(e);
     return ok;
 }
@@ -184,10 +185,6 @@ static Arr* buffer(Arr** slot, int nd, const npy_intp* dims, int typenum) {
     Py_INCREF(fresh);
     *slot = fresh;
     return fresh;
-}
-
-static Arr* buffer_like(Arr** slot, Arr* a) {
-    return buffer(slot, PyArray_NDIM(a), PyArray_DIMS(a), PyArray_TYPE(a));
 }
 
 // Was `a` allocated by this call's buffers (so a node may write over it)?
@@ -334,10 +331,6 @@ static int64_t get_int(Arr* a) {
 // Element i of an int64 vector (shape vectors).
 static inline int64_t at_i64(Arr* a, npy_intp i) {
     return *(const int64_t*)(PyArray_BYTES(a) + i * PyArray_STRIDE(a, 0));
-}
-
-static double get_float(Arr* a) {
-    return PyArray_TYPE(a) == NPY_FLOAT32 ? *(const float*)PyArray_DATA(a) : *(const double*)PyArray_DATA(a);
 }
 
 // A new 0-d array or vector (slot-reused) holding int64 values.

@@ -1,6 +1,8 @@
 """The C++ backend against the reference backend, op by op: each test compiles one graph
 with many outputs on both backends and compares (exact for integers, booleans and exact
 float ops; 1e-12 relative for float64 transcendentals, 1e-6 for float32)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -107,6 +109,12 @@ def test_integer_division_by_zero_raises_like_the_reference():
     args = [np.array([1, 2], "int32"), np.array([1, 0], "int32")]
     raises_alike([x, y], x // y, args, ZeroDivisionError)
     raises_alike([x, y], (x % y) + 1, args, ZeroDivisionError)
+    big = np.arange(1, 300_001, dtype="int32")       # threads, and rows (a broadcast divisor)
+    raises_alike([x, y], x // y, [big, np.where(big == 250_000, 0, big).astype("int32")], ZeroDivisionError)
+    m, r = st.imatrix("m"), st.tensor("r", dtype="int32", shape=(1, None))
+    raises_alike([m, r], m % r, [big.reshape(600, 500), np.arange(-250, 250, dtype="int32")[None]], ZeroDivisionError)
+    compare([m, r], [m // r, m % r], [big.reshape(600, 500), np.arange(1, 501, dtype="int32")[None]])
+    compare([m, r], [m // r, m % r], [big.reshape(500, 600).T, np.arange(1, 501, dtype="int32")[None]])
 
 
 def test_negative_integer_power_raises_value_error():
@@ -249,9 +257,12 @@ def test_advanced_indexing_and_set_inc_subtensor():
     I = np.array([3, 0, 3, -1])
     outs = [x[idx], x[:, idx], x[idx, idx], x[mask], st.set_subtensor(x[1], y), st.inc_subtensor(x[:, 2], 1.5),
             st.inc_subtensor(x[idx], y), st.set_subtensor(x[idx, 1], 7.0), st.inc_subtensor(x[1:3, ::2], 10),
-            st.set_subtensor(x[mask], 0.0)]
+            st.set_subtensor(x[mask], 0.0), st.inc_subtensor(x[idx, idx[::-1]], y[:4]),
+            st.set_subtensor(x[idx, idx], 5.0), st.inc_subtensor(x[idx, idx], 1), x[idx[:2], idx[1:3]] * 2]
     compare([x, idx, y, mask], outs, [X, I, np.arange(5.0), np.array([True, False, True, True])])
     raises_alike([x, idx], x[idx], [X, np.array([4])], IndexError)
+    raises_alike([x, idx], x[idx, idx], [X, np.array([0, -5])], IndexError)
+    raises_alike([x, idx], st.inc_subtensor(x[idx, idx], 1.0), [X, np.array([4, 0])], IndexError)
 
 
 def test_softmax_and_log_softmax():
@@ -291,6 +302,11 @@ def test_python_fallback_nodes_still_run():
     J = sn.jacobian(st.exp(x) * x.sum(), x)        # a map_range over the rows: run in Python
     f = compare([x, n], [J, J.sum() * n], [np.linspace(0, 1, 4), 2], rtol=1e-12, python=["map_range"])
     assert {node.op.name.split("{")[0] for node in f.program.fallback_nodes} == {"map_range"}
+    # Dtypes without C++ loops (complex, float16) run their elementwise nodes in Python.
+    z = st.tensor("z", dtype="complex128", shape=(None,))
+    h = st.tensor("h", dtype="float16", shape=(None,))
+    compare([z, h], [z * 2 + 1, st.exp(h) + 1, st.cast(h, "float64").sum(), abs(z)],
+            [np.array([1 + 2j, -3j]), np.array([1.0, -2.5], "float16")], python=["fused", "abs"])
 
 
 def test_codegen_returns_the_source_without_compiling():
@@ -299,3 +315,38 @@ def test_codegen_returns_the_source_without_compiling():
     assert '#include "module.h"' in src and "reduce<SUM" in src and "exp(" in src
     f = sn.function([x], st.exp(x).sum(), backend="cpp")
     assert f.source == src
+
+
+def test_cpp_is_the_default_and_without_a_compiler_the_reference_runs_with_one_warning(monkeypatch):
+    import importlib
+    from symnb.kernels.cpp import compiler
+    function_module = importlib.import_module("symnb.function")     # the module, not sn.function
+    x = st.dscalar("x")
+    assert sn.function([x], x + 1).backend_name == "cpp"
+    monkeypatch.setenv("CXX", "no-such-compiler-symnb")
+    monkeypatch.setattr(function_module, "_warned_no_compiler", False)
+    with pytest.warns(RuntimeWarning, match="no working C\\+\\+ compiler"):
+        f = sn.function([x], x + 1)
+    assert f.backend_name == "numpy" and f(1.0) == 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sn.function([x], x * 2)(2.0) == 4.0          # said once, not at every function
+    with pytest.raises(compiler.CompilerUnavailable, match="no-such-compiler-symnb"):
+        sn.function([x], x + 1, backend="cpp")
+
+
+def test_in_place_marks_that_would_corrupt_a_value_are_not_followed():
+    from symnb.core.ops import Fused, scalar_placeholder
+    from symnb.core.ops.base import apply_op
+    a, b = scalar_placeholder("float64"), scalar_placeholder("float64")
+    double = Fused((a,), (a * 2,), destroy=((0, 0),))
+    add = Fused((a, b), (a + b,), destroy=((0, 0),))
+    w = sn.shared(np.arange(4.0).reshape(2, 2), name="w")
+    # Over a shared variable whose update it is not: w must keep its value.
+    f = sn.function([], apply_op(double, [w]), backend="cpp", rewrite=False)
+    np.testing.assert_array_equal(f(), [[0, 2], [4, 6]])
+    np.testing.assert_array_equal(w.get_value(), [[0, 1], [2, 3]])
+    # w + w.T written over w while the loop still reads w.T.
+    g = sn.function([], [], updates=[(w, apply_op(add, [w, w.T]))], backend="cpp", rewrite=False)
+    g()
+    np.testing.assert_array_equal(w.get_value(), [[0, 3], [3, 6]])

@@ -154,6 +154,27 @@ for step in range(20):         # X is a view of W's own storage: W must not be u
     calls += 1
     if got != want or (got == "ok" and not same(r1, r2)):
         bad.append(("train", "aliased weights", got, want))
+# A child forked after big parallel loops ran (multiprocessing's default on Linux) still computes.
+import os, time
+v = st.dvector("v")
+big = sn.function([v], st.exp(v).sum(), backend="cpp")
+data = np.full(1 << 20, 0.5)
+want = big(data)
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if np.isclose(big(data), want) else 3)
+for _ in range(600):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.1)
+else:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    status = -1
+calls += 1
+if status != 0:
+    bad.append(("fork", "the forked child hung or failed", status, 0))
 print(f"{calls} calls, {len(bad)} mismatches")
 for b in bad[:20]:
     print(b)
