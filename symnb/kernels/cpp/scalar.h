@@ -8,8 +8,8 @@
 // glibc's vector math library: declaring SIMD variants lets `omp simd` loops call them
 // (-fno-math-errno, no -ffast-math: results stay within a few ulps of libm's).
 extern "C" {
-#define SYMNB_SIMD(f) __attribute__((simd("notinbranch"))) double f(double) noexcept; \
-                      __attribute__((simd("notinbranch"))) float f##f(float) noexcept;
+#define SYMNB_SIMD(name) __attribute__((simd("notinbranch"))) double name(double) noexcept; \
+                         __attribute__((simd("notinbranch"))) float name##f(float) noexcept;
 SYMNB_SIMD(exp) SYMNB_SIMD(log) SYMNB_SIMD(sin) SYMNB_SIMD(cos) SYMNB_SIMD(tan) SYMNB_SIMD(expm1)
 SYMNB_SIMD(log1p) SYMNB_SIMD(log2) SYMNB_SIMD(log10) SYMNB_SIMD(exp2) SYMNB_SIMD(sinh) SYMNB_SIMD(cosh)
 SYMNB_SIMD(tanh) SYMNB_SIMD(asin) SYMNB_SIMD(acos) SYMNB_SIMD(atan) SYMNB_SIMD(asinh) SYMNB_SIMD(acosh)
