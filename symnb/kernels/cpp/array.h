@@ -153,6 +153,16 @@ static Arr* advanced_subtensor(State* S, int node, Arr* x, int n_idx, const int6
     return a;
 }
 
+// The length of arange(a, b, s) in *n, when it is computed here exactly (step not zero,
+// no overflow); false leaves it to NumPy (its errors and its limits).
+static bool int_range_length(int64_t a, int64_t b, int64_t s, npy_intp* n) {
+    const int64_t lim = (int64_t)1 << 61;
+    if (s == 0 || a > lim || a < -lim || b > lim || b < -lim || s > lim || s < -lim) return false;
+    const int64_t span = s > 0 ? b - a : a - b, step = s > 0 ? s : -s;
+    *n = span > 0 ? (npy_intp)((span + step - 1) / step) : 0;
+    return true;
+}
+
 // x[i0, i1, ...] with one integer index vector per axis of x (the cross-entropy pick): do
 // all vectors have one length L? Then a gather or scatter below does it; else NumPy does.
 static bool points(int n, Arr* const* idx, npy_intp* L) {

@@ -56,6 +56,15 @@ struct NoGil {
     ~NoGil() { if (s) PyEval_RestoreThread(s); }
 };
 
+// OpenBLAS runs a product of fewer than 4 * 65536 multiply-adds on one thread, and on two
+// cores threads a skinny one (60 x 784 by 784 x 10) at no gain; those from 64k to twice
+// that bound are split here between our threads instead, each part then below the bound.
+static inline int split_parts(npy_intp M, npy_intp N, npy_intp K) {
+    const double mnk = (double)M * N * K;
+    if (n_threads < 2 || mnk < 65536.0 || mnk >= 262144.0 * n_threads || (M < 16 && N < 16)) return 1;
+    return n_threads;
+}
+
 // A 2-d operand as BLAS sees it: row-major as is (NoTrans) or its transpose (Trans) with a
 // leading dimension. Anything else (negative or odd strides) becomes a C-contiguous copy
 // held in `hold`. Returns the array to pass.
@@ -113,7 +122,25 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
     B = blas_operand(B, hb, &tb, &ldb);
     if (!A || !B) return refail(S, node);
     NoGil nogil(2.0 * M * N * K);
-    Blas<T>::gemm(ta, tb, M, N, K, alpha, data<T>(A), lda, data<T>(B), ldb, beta, o, N);
+    const T *a = data<T>(A), *b = data<T>(B);
+    const int parts = split_parts(M, N, K);
+    if (parts == 1) {
+        Blas<T>::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, o, N);
+        return 0;
+    }
+    // Each thread computes a block of rows (or of columns, when N is the larger side) of out.
+    #pragma omp parallel for num_threads(parts) schedule(static)
+    for (int p = 0; p < parts; p++) {
+        if (M >= N) {
+            const npy_intp m0 = M * p / parts, m1 = M * (p + 1) / parts;
+            Blas<T>::gemm(ta, tb, m1 - m0, N, K, alpha, a + (ta == NoTrans ? m0 * lda : m0), lda, b, ldb, beta,
+                          o + m0 * N, N);
+        } else {
+            const npy_intp n0 = N * p / parts, n1 = N * (p + 1) / parts;
+            Blas<T>::gemm(ta, tb, M, n1 - n0, K, alpha, a, lda, b + (tb == NoTrans ? n0 : n0 * ldb), ldb, beta,
+                          o + n0, N);
+        }
+    }
     return 0;
 }
 

@@ -36,7 +36,7 @@ HERE = Path(__file__).parent  # runtime headers (*.h): on the include path and i
 # glibc's SIMD math (runtime.h declares it); -ffast-math would change results: never.
 # -mprefer-vector-width=512: AVX-512 machines run the 16-lane glibc variants (B float64 1.8 -> 1.0 ms).
 # -ffp-contract=off: no fused multiply-adds, so a*b+c rounds twice, as NumPy computes it.
-FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fPIC", "-shared", "-std=c++17", "-fopenmp", "-fno-math-errno", "-ffp-contract=off",
+FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fno-tree-loop-distribute-patterns", "-fPIC", "-shared", "-std=c++17", "-fopenmp", "-fno-math-errno", "-ffp-contract=off",
          "-fvisibility=hidden", "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION")
 LIBS = ("-lmvec",)
 

@@ -169,19 +169,41 @@ static int softmax(State* S, int node, Arr* x, int axis, Arr* out) {
     const T* px = (const T*)PyArray_DATA(x);
     T* po = (T*)PyArray_DATA(out);
     if (inner == 1) {
-        for (npy_intp r = 0; r < outer; r++, px += len, po += len) {
-            T mx = px[0];
-            for (npy_intp j = 1; j < len; j++) mx = fmax_np(mx, px[j]);
+        // Rows are often short (10 classes): maxima and sums per row, but the exp over the
+        // whole array in one vectorized pass, and the logs of all row sums in another.
+        T small[512];
+        T* mx = outer <= 256 ? small : (T*)PyMem_Malloc(2 * outer * sizeof(T));
+        if (!mx) { PyErr_NoMemory(); return refail(S, node); }
+        T* ls = mx + outer;
+        const npy_intp n = outer * len;
+        for (npy_intp r = 0; r < outer; r++) {
+            const T* row = px + r * len;
+            T m = row[0];
+            for (npy_intp j = 1; j < len; j++) m = fmax_np(m, row[j]);
+            mx[r] = m;
             #pragma omp simd
-            for (npy_intp j = 0; j < len; j++) po[j] = std::exp(px[j] - mx);
-            T s = pairwise<T>((const char*)po, len, sizeof(T));
+            for (npy_intp j = 0; j < len; j++) po[r * len + j] = row[j] - m;
+        }
+        #pragma omp simd
+        for (npy_intp i = 0; i < n; i++) po[i] = std::exp(po[i]);
+        for (npy_intp r = 0; r < outer; r++) ls[r] = pairwise<T>((const char*)(po + r * len), len, sizeof(T));
+        if (LOG) {
+            #pragma omp simd
+            for (npy_intp r = 0; r < outer; r++) ls[r] = std::log(ls[r]);
+        }
+        for (npy_intp r = 0; r < outer; r++) {
+            const T m = mx[r], l = ls[r];
+            T* o = po + r * len;
+            const T* row = px + r * len;
             if (LOG) {
-                T ls = std::log(s);
-                for (npy_intp j = 0; j < len; j++) po[j] = (px[j] - mx) - ls;
+                #pragma omp simd
+                for (npy_intp j = 0; j < len; j++) o[j] = (row[j] - m) - l;
             } else {
-                for (npy_intp j = 0; j < len; j++) po[j] = po[j] / s;
+                #pragma omp simd
+                for (npy_intp j = 0; j < len; j++) o[j] = o[j] / l;
             }
         }
+        if (mx != small) PyMem_Free(mx);
         return 0;
     }
     // Axis not last: NumPy accumulates these sums slice by slice, in order; so do we.

@@ -7,6 +7,8 @@ checked at run time before any element is touched.
 """
 from __future__ import annotations
 
+import re
+
 from ...core.graph import Constant, toposort
 from ...core.ops import Elemwise, Fused
 from ...core.ops.base import apply_op
@@ -15,6 +17,9 @@ from .scalar import CTYPE, is_checked, literal
 
 MAX_OPERANDS = 64
 CHUNK = 128        # elements per buffered block of a strided row
+# Calls that scalar.h declares SIMD (glibc's vector math), and the helpers built on them.
+VECTOR_MATH = re.compile(r"\b(exp|log|sin|cos|tan|expm1|log1p|log2|log10|exp2|sinh|cosh|tanh|asin|acos|atan|asinh|"
+                         r"acosh|atanh|erf|erfc|pow|sigmoid|softplus)f?\(")
 
 
 def inner_graph(node):
@@ -114,6 +119,9 @@ class Loop:
                 f"    for (npy_intp i = 0; i < {count}; i++) {self.call.format(fn)}",
                 "}"]
 
+    def calls_vector_math(self) -> bool:
+        return any(VECTOR_MATH.search(st) for st in self.stmts)
+
     def shape_and_outputs(self) -> list:
         c, nd = self.c, self.nd
         bc = []
@@ -166,31 +174,49 @@ class Loop:
         hoisted = " ".join(f"const {t} c{i} = *(const {t}*)p[{i}];" for i, (k, t) in enumerate(zip(const, self.T)) if k)
         fast = self.body(lambda i, t: f"c{i}" if const[i] else f"((const {t}*)p[{i}])[j]",
                          lambda k, t, r: f"(({t}*)p[{n_in + k}])[j] = {r};")
-        gather = [f"{t} g{i}[{CHUNK}]; for (npy_intp j = 0; j < m; j++) g{i}[j] = *(const {t}*)(p[{i}] + (j0 + j) * "
-                  f"it.inner[{i}]);" for i, t in enumerate(self.T)]
-        scatter = [f"for (npy_intp j = 0; j < m; j++) *({t}*)(p[{n_in + k}] + (j0 + j) * it.inner[{n_in + k}]) = s{k}[j];"
-                   for k, t in enumerate(self.OT)]
+        decls = " ".join([f"{t} s{k}[{CHUNK}];" for k, t in enumerate(self.OT)]
+                         + [f"{t} g{i}[{CHUNK}];" for i, t in enumerate(self.T)])
+        # Operand i's element j of the row at p, and output k's, in place of buffer slot `at`.
+        gather = " ".join(f"gather_row(g{i} + at, p[{i}], j0, cnt, it.inner[{i}]);" for i in range(n_in))
+        scatter = " ".join(f"scatter_row(s{k} + at, p[{n_in + k}], j0, cnt, it.inner[{n_in + k}]);"
+                           for k in range(len(self.OT)))
         buffered = self.body(lambda i, t: f"g{i}[j]", lambda k, t, r: f"s{k}[j] = {r};")
+        simd = f"#pragma omp simd{self.red}"
         return "\n".join([
             f"Arr* ops[] = {{{', '.join(self.ins + c.outs)}}};",
             f"Strided it; it.init({self.nd}, dims, {self.nops}, ops);",
             f"const bool unit = {unit};",
+            "const npy_intp rows = it.rows, len = it.len;",
+            # Short rows (10 classes) of a loop that calls vector math are worked G at a time
+            # through the buffers: one vector loop over G * len elements instead of G loops
+            # that are mostly remainder, each remainder element a scalar call.
+            f"const npy_intp G = {int(self.calls_vector_math())} && len <= {CHUNK // 4} ? {CHUNK} / len : 1, "
+            "groups = (rows + G - 1) / G;",
             # One copy of the row code serves both loops below (smaller, faster to compile).
             f"auto row = [&](npy_intp r) __attribute__((noinline)) -> {self.lam} {{ {self.err_decl}"
-            f"char* p[{self.nops}]; it.row(r, p);",
-            "    const npy_intp len = it.len;",
+            f"char* p[{self.nops}];",
+            "    if (G > 1) {",
+            "        const npy_intp r0 = r * G, nr = rows - r0 < G ? rows - r0 : G, m = nr * len, j0 = 0, cnt = len;",
+            f"        {decls}",
+            f"        npy_intp idx[NPY_MAXDIMS]; char* outp[{CHUNK}][{len(self.OT)}]; it.seek(r0, idx, p);",
+            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len, it.next(idx, p)) {{ {gather} "
+            + " ".join(f"outp[q][{k}] = p[{n_in + k}];" for k in range(len(self.OT))) + " }",
+            f"        {simd}",
+            f"        for (npy_intp j = 0; j < m; j++) {{ {buffered} }}",
+            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len) {{ "
+            + " ".join(f"p[{n_in + k}] = outp[q][{k}];" for k in range(len(self.OT))) + f" {scatter} }}",
+            f"    }} else {{ it.row(r, p);",
             f"    if (unit) {{ {hoisted}",
-            f"        #pragma omp simd{self.red}",
+            f"        {simd}",
             f"        for (npy_intp j = 0; j < len; j++) {{ {fast} }}",
             f"    }} else for (npy_intp j0 = 0; j0 < len; j0 += {CHUNK}) {{",
-            f"        const npy_intp m = len - j0 < {CHUNK} ? len - j0 : {CHUNK};",
-            "        " + " ".join([f"{t} s{k}[{CHUNK}];" for k, t in enumerate(self.OT)] + gather),
-            f"        #pragma omp simd{self.red}",
+            f"        const npy_intp cnt = len - j0 < {CHUNK} ? len - j0 : {CHUNK}, m = cnt, at = 0;",
+            f"        {decls} {gather}",
+            f"        {simd}",
             f"        for (npy_intp j = 0; j < m; j++) {{ {buffered} }}",
-            "        " + " ".join(scatter),
-            f"    }}{self.ret}",
-            "};",
-            "const npy_intp rows = it.rows;"] + self.threaded("row", "rows", " && rows > 1"))
+            f"        {scatter}",
+            f"    }} }}{self.ret}",
+            "};"] + self.threaded("row", "groups", " && groups > 1"))
 
 
 CODE = {Elemwise: render, Fused: render}

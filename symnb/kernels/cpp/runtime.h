@@ -266,6 +266,17 @@ static int broadcast(State* S, int node, int nd, npy_intp* out, int nin, Arr* co
 // Rows of a broadcast elementwise loop: operands' byte strides over the output's axes (0
 // where an operand stretches), length-1 axes dropped and contiguous runs merged; the last
 // axis is the inner loop, row(r) gives every operand's pointer at the start of row r.
+// Elements [j0, j0 + cnt) of a row with byte stride `inner` into the buffer g, and back.
+template <class T> static inline void gather_row(T* g, const char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
+    if (inner == (npy_intp)sizeof(T)) { const T* q = (const T*)p + j0; for (npy_intp j = 0; j < cnt; j++) g[j] = q[j]; }
+    else if (inner == 0) { const T x = *(const T*)p; for (npy_intp j = 0; j < cnt; j++) g[j] = x; }
+    else for (npy_intp j = 0; j < cnt; j++) g[j] = *(const T*)(p + (j0 + j) * inner);
+}
+template <class T> static inline void scatter_row(const T* s, char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
+    if (inner == (npy_intp)sizeof(T)) { T* q = (T*)p + j0; for (npy_intp j = 0; j < cnt; j++) q[j] = s[j]; }
+    else for (npy_intp j = 0; j < cnt; j++) *(T*)(p + (j0 + j) * inner) = s[j];
+}
+
 struct Strided {
     enum { MAXOPS = 64 };
     int nops = 0, nd = 0;
@@ -298,13 +309,22 @@ struct Strided {
         rows = 1;
         for (int a = 0; a < nd; a++) rows *= dim[a];
     }
-    void row(npy_intp r, char** p) const {
-        npy_intp idx[NPY_MAXDIMS];
+    // The operands' pointers at the start of row r (idx: its index over the outer dims).
+    void seek(npy_intp r, npy_intp* idx, char** p) const {
         for (int a = nd - 1; a >= 0; a--) { idx[a] = r % dim[a]; r /= dim[a]; }
         for (int k = 0; k < nops; k++) {
             char* q = base[k];
             for (int a = 0; a < nd; a++) q += idx[a] * st[k][a];
             p[k] = q;
+        }
+    }
+    void row(npy_intp r, char** p) const { npy_intp idx[NPY_MAXDIMS]; seek(r, idx, p); }
+    // From one row to the next without a division.
+    void next(npy_intp* idx, char** p) const {
+        for (int a = nd - 1; a >= 0; a--) {
+            if (++idx[a] < dim[a]) { for (int k = 0; k < nops; k++) p[k] += st[k][a]; return; }
+            idx[a] = 0;
+            for (int k = 0; k < nops; k++) p[k] -= st[k][a] * (dim[a] - 1);
         }
     }
 };

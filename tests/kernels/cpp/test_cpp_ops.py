@@ -364,3 +364,17 @@ def test_transcendental_loops_call_the_vector_math_library(dtype, suffix):
     assert re.search(rb"_ZGV[a-z]N\d+v_" + suffix + rb"\b", symbols), f"no SIMD {suffix.decode()} in the module"
     np.testing.assert_allclose(f(np.linspace(-3, 3, 1000, dtype=dtype)),
                                np.exp(-np.linspace(-3, 3, 1000, dtype=dtype)) * 2, rtol=1e-6)
+
+
+def test_integer_arange_is_numpys_for_every_sign_of_step():
+    a, b, s = st.scalar("a", dtype="int64"), st.scalar("b", dtype="int32"), st.scalar("s", dtype="int64")
+    f = sn.function([a, b, s], st.arange(a, b, s), backend="cpp")
+    for x in (-7, 0, 3, 10):
+        for y in (-5, 0, 4, 11):
+            for z in (-3, -1, 1, 2, 5):
+                r, e = f(x, y, z), np.arange(x, y, z)
+                assert r.dtype == e.dtype and np.array_equal(r, e), (x, y, z)
+    with pytest.raises(ValueError), np.errstate(all="ignore"):
+        f(0, 5, 0)
+    big = 2 ** 62      # beyond the exact path: NumPy's own arange answers
+    assert np.array_equal(f(big, 2 ** 31 - 1, -2 ** 61), np.arange(big, 2 ** 31 - 1, -2 ** 61))

@@ -137,7 +137,7 @@ def grow(draw, pool, stream):
         if x.ndim == 1:
             op = draw(hs.sampled_from(["rev", "bcast", "column", "set", "inc"]))
             out = {"rev": lambda: x[::-1], "bcast": lambda: x.dimshuffle("x", 0), "column": lambda: x.reshape((-1, 1)),
-                   "set": lambda: st.set_subtensor(x[1:3], 0), "inc": lambda: st.inc_subtensor(x[::2], 1)}[op]()
+                   "set": lambda: st.set_subtensor(x[1:3], 0), "inc": lambda: st.inc_subtensor(x[::2], True if x.dtype == "bool" else 1)}[op]()
             return Val(out, v.exact)
         return Val(st.stack([x, x * 2]), v.exact)
     if kind == "cast":
