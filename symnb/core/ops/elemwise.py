@@ -10,11 +10,20 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.special as sps
 
 from ..graph import Constant, as_variable
 from ..types import TensorType, broadcast_shapes, is_float, result_dtype
 from .base import Op, apply_op
+
+
+def _special(name):
+    """scipy.special.<name>, imported at first use: importing scipy.special costs more
+    than half of `import symnb` and starts a second OpenBLAS thread pool."""
+    def call(*args, **kwargs):
+        import scipy.special
+        return getattr(scipy.special, name)(*args, **kwargs)
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 @dataclass(frozen=True)
@@ -94,11 +103,11 @@ SCALAR_OPS: dict[str, ScalarOp] = {
     "arcsinh": ScalarOp(1, np.arcsinh, lambda xs, z, g: [g / sqrt(sqr(xs[0]) + 1)]),
     "arccosh": ScalarOp(1, np.arccosh, lambda xs, z, g: [g / sqrt(sqr(xs[0]) - 1)]),
     "arctanh": ScalarOp(1, np.arctanh, lambda xs, z, g: [g / (1 - sqr(xs[0]))]),
-    "sigmoid": ScalarOp(1, sps.expit, lambda xs, z, g: [g * z * (1 - z)]),
+    "sigmoid": ScalarOp(1, _special("expit"), lambda xs, z, g: [g * z * (1 - z)]),
     # softplus(x) = log(1 + exp(x)) = logaddexp(0, x), computed without overflow.
     "softplus": ScalarOp(1, lambda x: np.logaddexp(0, x), lambda xs, z, g: [g * sigmoid(xs[0])]),
-    "erf": ScalarOp(1, sps.erf, lambda xs, z, g: [g * (2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
-    "erfc": ScalarOp(1, sps.erfc, lambda xs, z, g: [g * (-2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
+    "erf": ScalarOp(1, _special("erf"), lambda xs, z, g: [g * (2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
+    "erfc": ScalarOp(1, _special("erfc"), lambda xs, z, g: [g * (-2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
     "floor": ScalarOp(1, np.floor, _zero_grads),
     "ceil": ScalarOp(1, np.ceil, _zero_grads),
     "round": ScalarOp(1, np.round, _zero_grads),
