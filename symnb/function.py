@@ -7,10 +7,12 @@ array and no shared variable's storage aliases an input, another output or anoth
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 
-from .core.graph import Constant, SharedVariable, Variable, as_variable, graph_inputs, replace, toposort
+from .core.graph import Apply, Constant, SharedVariable, Variable, as_variable, graph_inputs, replace, toposort
+from .core.ops.loop import MapRange
 from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
 from .kernels.base import BACKENDS, FunctionGraph
@@ -107,19 +109,37 @@ class Function:
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
 
         all_outputs = outputs + [v for _, v in pairs]
-        self.rewritten = None
-        if rewrite:
-            self.rewritten = rewrite_graph(all_outputs, passes=None if rewrite is True else rewrite)
-            all_outputs = list(self.rewritten.outputs)
-            new_values = all_outputs[len(outputs):]
-            all_outputs = mark_inplace(self.inputs, all_outputs, [(k, v) for (k, _), v in zip(pairs, new_values)])
-        self.outputs = all_outputs[:len(outputs)]
-        self.fgraph = FunctionGraph(self.inputs + self.shared, all_outputs)
         self.backend_name = _backend_name(backend)
         if self.backend_name not in BACKENDS:
             raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
-        # compile=False stops at the graph (sn.codegen renders it without compiling).
-        self.program = BACKENDS[self.backend_name].compile(self.fgraph) if compile else None
+        leaves = self.inputs + self.shared
+        # An identical graph compiled before in this process: no rewriting, no rendering.
+        key, passes = _memo_key(self.backend_name, rewrite, leaves, all_outputs, len(outputs),
+                                [k for k, _ in pairs]) if compile and MEMO_SIZE > 0 else (None, ())
+        hit = _MEMO.get(key) if key is not None else None
+        self._rewritten, self._rewrite_later = None, None
+        if hit is not None:
+            _MEMO.move_to_end(key)
+            self.fgraph = hit.instantiate(leaves)
+            if rewrite:
+                self._rewrite_later = (all_outputs, rewrite)   # the history, if anyone asks
+            self.program = hit.program(self.backend_name, self.fgraph)
+        else:
+            if rewrite:
+                self._rewritten = rewrite_graph(all_outputs, passes=None if rewrite is True else rewrite)
+                all_outputs = list(self._rewritten.outputs)
+                new_values = all_outputs[len(outputs):]
+                all_outputs = mark_inplace(self.inputs, all_outputs, [(k, v) for (k, _), v in zip(pairs, new_values)])
+            self.fgraph = FunctionGraph(leaves, all_outputs)
+            # compile=False stops at the graph (sn.codegen renders it without compiling).
+            self.program = None
+            if key is not None:
+                entry = _Memo(self.fgraph, passes)
+                self.program = entry.program(self.backend_name, self.fgraph)
+                _remember(key, entry)
+            elif compile:
+                self.program = BACKENDS[self.backend_name].compile(self.fgraph)
+        self.outputs = self.fgraph.outputs[:len(outputs)]
         # A program may offer a call that checks, computes and stores updates in one go; it
         # raises `_retry` when the arguments need TensorType.filter's conversions first.
         fast = getattr(self.program, "fast_path", None)
@@ -165,6 +185,16 @@ class Function:
                 explicit.add(id(k))
                 pairs.append((k, v))
             frontier = [v for _, v in extra]
+
+    @property
+    def rewritten(self):
+        """The rewrite's result (outputs, history, per-pass statistics); None with rewrite=False.
+        A function found in the memo rewrites its graph again only when this is asked for."""
+        if self._rewrite_later is not None:
+            outs, rewrite = self._rewrite_later
+            self._rewritten = rewrite_graph(outs, passes=None if rewrite is True else rewrite)
+            self._rewrite_later = None
+        return self._rewritten
 
     @property
     def source(self) -> str:
@@ -240,6 +270,139 @@ class _Check:
 
 
 _MISSING = object()
+
+
+# ----------------------------------------------------------------------------- memo
+# Structurally identical graphs (same ops, wiring, constants, leaf types and names, node
+# traces, update targets, backend and rewrite options) compile to the same program, so
+# sn.function keeps the last few rewritten graphs and programs, with every user input and
+# shared variable replaced by a placeholder: an entry holds no user value and no shared
+# storage; each Function gets its own graph over its own variables and its own program
+# state. MEMO_SIZE = 0 turns the memo off; clear_memo() empties it.
+MEMO_SIZE = 64
+MEMO_MAX_CONSTANT_BYTES = 1 << 20    # graphs with more constant data are not kept
+_MEMO: "OrderedDict[tuple, _Memo]" = OrderedDict()
+
+
+def clear_memo() -> None:
+    _MEMO.clear()
+
+
+def _remember(key, entry):
+    _MEMO[key] = entry
+    while len(_MEMO) > MEMO_SIZE:
+        _MEMO.popitem(last=False)
+
+
+def _passes_key(rewrite):
+    """(hashable description, the pass objects it names by id): None if not memoizable."""
+    from .core.rewrite.pipeline import DEFAULT_PASSES
+    if not rewrite:
+        return (), ()
+    if rewrite is True:
+        passes = list(DEFAULT_PASSES)
+    elif isinstance(rewrite, (list, tuple)):
+        known = dict(DEFAULT_PASSES)
+        passes = [(p, known.get(p)) if isinstance(p, str) else p for p in rewrite]
+        if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in passes):
+            return None
+    else:
+        return None
+    # A pass object is kept alive by the entry, so its id is not reused while the key is.
+    return tuple((name, id(run)) for name, run in passes), tuple(run for _, run in passes)
+
+
+def _memo_key(backend_name, rewrite, leaves, outputs, n_out, targets):
+    """(a hashable description of everything the rewritten graph and program depend on, the
+    pass objects it names by id), or (None, ()) when the graph is not to be memoized."""
+    passes = _passes_key(rewrite)
+    if passes is None:
+        return None, ()
+    ref = {id(v): k for k, v in enumerate(leaves)}
+    nodes = toposort(outputs)
+    where = {}
+    parts, const_bytes = [], 0
+    for n, node in enumerate(nodes):
+        if isinstance(node.op, MapRange):   # its inner graph may read user variables
+            return None, ()
+        ins = []
+        for v in node.inputs:
+            if v.owner is not None:
+                ins.append((where[id(v.owner)], v.index))
+            elif id(v) in ref:
+                ins.append(ref[id(v)])
+            else:                          # a Constant: interned, so identity is its value
+                const_bytes += v.data.nbytes
+                ins.append(v)
+        where[id(node)] = n
+        parts.append((node.op, tuple(ins), node.trace))
+    outs = tuple((where[id(v.owner)], v.index) if v.owner is not None else ref.get(id(v), v) for v in outputs)
+    const_bytes += sum(o.data.nbytes for o in outs if isinstance(o, Constant))
+    if const_bytes > MEMO_MAX_CONSTANT_BYTES:
+        return None, ()
+    key = (backend_name, passes[0], tuple((v.type, v.name, type(v)) for v in leaves),
+           tuple(parts), outs, n_out, tuple(ref[id(k)] for k in targets))
+    try:
+        hash(key)
+    except TypeError:   # an op that cannot be hashed
+        return None, ()
+    return key, passes[1]
+
+
+def _placeholder(v: Variable) -> Variable:
+    """A variable of v's type and name holding nothing (a shared one stays a SharedVariable)."""
+    if isinstance(v, SharedVariable):
+        ph = object.__new__(SharedVariable)
+        Variable.__init__(ph, v.type, None, 0, v.name)
+        ph.container, ph.default_update = [None], None
+        return ph
+    return Variable(v.type, None, 0, v.name)
+
+
+def _rebuild(nodes, outputs, mapping):
+    """nodes (in order) and outputs over new leaves (mapping: id(old leaf) -> new leaf);
+    the types are the old ones, so nothing is inferred again."""
+    memo, order = dict(mapping), []
+    for node in nodes:
+        new = Apply(node.op, [memo.get(id(i), i) for i in node.inputs], [o.type for o in node.outputs], node.trace)
+        for o, n in zip(node.outputs, new.outputs):
+            memo[id(o)] = n
+        order.append(new)
+    return order, [memo.get(id(v), v) for v in outputs]
+
+
+def _graph(inputs, nodes, outputs):
+    fgraph = FunctionGraph.__new__(FunctionGraph)
+    fgraph.inputs, fgraph.outputs, fgraph.nodes = inputs, outputs, nodes
+    return fgraph
+
+
+class _Memo:
+    """A rewritten graph over placeholders and, where the backend can share it, its program."""
+
+    def __init__(self, fgraph, passes):
+        self.passes = passes          # keeps the pass objects the key names by id alive
+        self.leaves = [_placeholder(v) for v in fgraph.inputs]
+        nodes, outs = _rebuild(fgraph.nodes, fgraph.outputs, {id(a): b for a, b in zip(fgraph.inputs, self.leaves)})
+        self.fgraph = _graph(self.leaves, nodes, outs)
+        self.prototype, self.shares = None, None
+
+    def instantiate(self, leaves):
+        """The graph over these leaves (the same node order: the schedule is structural)."""
+        nodes, outs = _rebuild(self.fgraph.nodes, self.fgraph.outputs,
+                               {id(a): b for a, b in zip(self.leaves, leaves)})
+        return _graph(list(leaves), nodes, outs)
+
+    def program(self, backend_name, fgraph):
+        """A program for fgraph: a fresh copy of the prototype (rendered from the placeholder
+        graph, so it refers to no user variable) when the backend's programs offer one."""
+        if self.shares is None:
+            proto = BACKENDS[backend_name].compile(self.fgraph)
+            self.shares = callable(getattr(proto, "fresh", None))
+            self.prototype = proto if self.shares else None
+        if not self.shares:
+            return BACKENDS[backend_name].compile(fgraph)
+        return self.prototype.fresh(fgraph)
 
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, rewrite=True, name=None,

@@ -14,7 +14,7 @@ import numpy as np
 from ..base import Program
 from ..numpy import run_node
 from .compiler import compile_module
-from .renderer import CppRenderer
+from .renderer import CppRenderer, label
 
 BLAS_SYMBOLS = ("dgemm", "sgemm", "dgemv", "sgemv", "ddot", "sdot")
 
@@ -78,15 +78,26 @@ def load(source: str):
 class CppProgram(Program):
     """One generated module and this function's state in it (buffers, constants, callbacks)."""
 
-    def __init__(self, fgraph):
-        rendered = CppRenderer().render(fgraph)
+    def __init__(self, fgraph, rendered=None):
+        if rendered is None:
+            rendered = CppRenderer().render(fgraph)
+            labels = rendered.labels
+        else:
+            labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
+        self._rendered = rendered
         self.source = rendered.source
         self.fallback_nodes = rendered.fallbacks
         self.module = load(rendered.source)
         self.state = self.module.new_state(
             tuple(rendered.constants), tuple(_fallback(n) for n in rendered.fallbacks), tuple(rendered.wheres),
-            tuple(rendered.labels), Retry)
+            tuple(labels), Retry)
         self._run = self.module.run
+
+    def fresh(self, fgraph):
+        """This program's code with a state of its own, for fgraph: a graph of the same
+        structure as the one rendered (its inputs name the inputs in messages). The module
+        is fetched through the cache again, so $CXX and $SYMNB_CACHE_DIR are honoured."""
+        return CppProgram(fgraph, self._rendered)
 
     def __call__(self, args):
         return list(self._run(self.state, *args))
