@@ -40,10 +40,20 @@ template <class T> static T pairwise(const char* p, npy_intp n, npy_intp s) {
     }
     if (n <= 128) {
         T r[8];
+        #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) r[j] = *(const T*)(p + j * s);
         npy_intp i = 8;
-        for (; i < n - (n % 8); i += 8)
+        if (s == (npy_intp)sizeof(T)) {     // contiguous: the 8 accumulators are one vector
+            const T* q = (const T*)p;
+            for (; i < n - (n % 8); i += 8) {
+                #pragma omp simd
+                for (int j = 0; j < 8; j++) r[j] += q[i + j];
+            }
+        }
+        for (; i < n - (n % 8); i += 8) {
+            #pragma GCC unroll 8
             for (int j = 0; j < 8; j++) r[j] += *(const T*)(p + (i + j) * s);
+        }
         T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         for (; i < n; i++) res += *(const T*)(p + i * s);
         return res;
@@ -112,6 +122,11 @@ static int reduce(State* S, int node, Arr* x, const bool* red, Arr* out) {
         if (ax.red[L]) {
             TO* t = (TO*)po;
             *t = combine<K, TO>(*t, run<K, TI, TO>(px, len, sx));
+        } else if (sx == (npy_intp)sizeof(TI) && so == (npy_intp)sizeof(TO)) {   // a row into the sums
+            TO* t = (TO*)po;
+            const TI* q = (const TI*)px;
+            #pragma omp simd
+            for (npy_intp j = 0; j < len; j++) t[j] = combine<K, TO>(t[j], conv<K, TO, TI>(q[j]));
         } else {
             for (npy_intp j = 0; j < len; j++) {
                 TO* t = (TO*)(po + j * so);

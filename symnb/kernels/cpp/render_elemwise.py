@@ -76,7 +76,7 @@ def render(c):
     if code is None:
         return None
     loop = Loop(c, operands, *code)
-    lines = loop.shape_and_outputs() + ["int err = 0;" if loop.checked else "",
+    lines = loop.shape_and_outputs() + ["int err = 0;",
                                         f"if ({loop.flat_condition()}) {{", loop.flat(),
                                         "} else if (n) {", loop.rows(), "}"]
     if loop.checked:
@@ -95,11 +95,8 @@ class Loop:
         self.T = [CTYPE[node.inputs[j].dtype] for j in operands]
         self.OT = [CTYPE[o.dtype] for o in node.outputs]
         self.nops = len(self.ins) + len(self.OT)
-        # Loops that can fail (integer division) return error bits from each lambda call.
-        self.lam = "int" if checked else "void"
-        self.err_decl, self.ret = ("int err = 0; ", " return err;") if checked else ("", "")
+        # Loops that can fail (integer division) or the error bits of their elements.
         self.red = " reduction(|:err)" if checked else ""
-        self.call = "err |= {}(i);" if checked else "{}(i);"
 
     def body(self, load, store) -> str:
         """One element: load each operand (load(i, type)), compute, store each result."""
@@ -107,17 +104,13 @@ class Loop:
         stores = [store(k, t, r) for k, (t, r) in enumerate(zip(self.OT, self.results))]
         return " ".join(loads + self.stmts + stores)
 
-    def threaded(self, fn, count, extra="") -> list:
-        """A loop over `count` calls of fn: threads above the size threshold, else one."""
-        c = self.c
-        return [f"if (n > {c.renderer.parallel_threshold}{extra} && n_threads > 1) {{",
-                f"    #pragma omp parallel for{' simd' if fn == 'elem' else ''} num_threads(n_threads) "
-                f"schedule(static){self.red}",
-                f"    for (npy_intp i = 0; i < {count}; i++) {self.call.format(fn)}",
-                "} else {",
-                f"    #pragma omp simd{self.red}" if fn == "elem" else "",
-                f"    for (npy_intp i = 0; i < {count}; i++) {self.call.format(fn)}",
-                "}"]
+    def spans(self, count, parallel, align, code) -> list:
+        """`code` (statements over [lo, hi)) as one out-of-line function, run over [0, count)
+        by one thread, or split between threads when `parallel` holds: one copy of the loop
+        body serves both (generated code compiles in proportion to its copies)."""
+        return [f"auto span = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) -> int {{ int err = 0;",
+                code, "return err; };",
+                f"err |= run_spans({count}, {parallel}, {align}, span);"]
 
     def calls_vector_math(self) -> bool:
         return any(VECTOR_MATH.search(st) for st in self.stmts)
@@ -158,8 +151,8 @@ class Loop:
         ptrs = [f"const {t}* b{i} = (const {t}*)PyArray_DATA({x});" for i, (x, t) in enumerate(zip(self.ins, self.T))]
         ptrs += [f"{t}* q{k} = ({t}*)PyArray_DATA({o});" for k, (o, t) in enumerate(zip(c.outs, self.OT))]
         body = self.body(lambda i, t: f"b{i}[{'0' if self._scalar(i) else 'i'}]", lambda k, t, r: f"q{k}[i] = {r};")
-        return "\n".join(ptrs + [f"auto elem = [&](npy_intp i) -> {self.lam} {{ {self.err_decl}{body}{self.ret} }};"]
-                         + self.threaded("elem", "n"))
+        loop = f"#pragma omp simd{self.red}\nfor (npy_intp i = lo; i < hi; i++) {{ {body} }}"
+        return "\n".join(ptrs + self.spans("n", f"n > {c.renderer.parallel_threshold}", 64, loop))
 
     def rows(self) -> str:
         """Broadcasting and views: the output's rows, each a unit-stride loop when operands are
@@ -182,6 +175,29 @@ class Loop:
                            for k in range(len(self.OT)))
         buffered = self.body(lambda i, t: f"g{i}[j]", lambda k, t, r: f"s{k}[j] = {r};")
         simd = f"#pragma omp simd{self.red}"
+        n_out = len(self.OT)
+        keep = " ".join(f"outp[q][{k}] = p[{n_in + k}];" for k in range(n_out))
+        back = " ".join(f"p[{n_in + k}] = outp[q][{k}];" for k in range(n_out))
+        loop = "\n".join([
+            f"char* p[{self.nops}];",
+            "for (npy_intp r = lo; r < hi; r++) {",
+            f"    if (G == 1 && unit) {{ it.row(r, p); {hoisted}",
+            f"        {simd}",
+            f"        for (npy_intp j = 0; j < len; j++) {{ {fast} }}",
+            "        continue;",
+            "    }",
+            # Through the buffers: a group of G short rows, or a long row CHUNK at a time.
+            f"    for (npy_intp j0 = 0; j0 < (G > 1 ? 1 : len); j0 += {CHUNK}) {{",
+            f"        const npy_intp nr = G > 1 ? (rows - r * G < G ? rows - r * G : G) : 1, "
+            f"cnt = G > 1 ? len : (len - j0 < {CHUNK} ? len - j0 : {CHUNK}), m = nr * cnt;",
+            f"        {decls} npy_intp idx[NPY_MAXDIMS]; char* outp[{CHUNK}][{n_out}];",
+            "        it.seek(G > 1 ? r * G : r, idx, p);",
+            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += cnt, it.next(idx, p)) {{ {gather} {keep} }}",
+            f"        {simd}",
+            f"        for (npy_intp j = 0; j < m; j++) {{ {buffered} }}",
+            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += cnt) {{ {back} {scatter} }}",
+            "    }",
+            "}"])
         return "\n".join([
             f"Arr* ops[] = {{{', '.join(self.ins + c.outs)}}};",
             f"Strided it; it.init({self.nd}, dims, {self.nops}, ops);",
@@ -191,32 +207,8 @@ class Loop:
             # through the buffers: one vector loop over G * len elements instead of G loops
             # that are mostly remainder, each remainder element a scalar call.
             f"const npy_intp G = {int(self.calls_vector_math())} && len <= {CHUNK // 4} ? {CHUNK} / len : 1, "
-            "groups = (rows + G - 1) / G;",
-            # One copy of the row code serves both loops below (smaller, faster to compile).
-            f"auto row = [&](npy_intp r) __attribute__((noinline)) -> {self.lam} {{ {self.err_decl}"
-            f"char* p[{self.nops}];",
-            "    if (G > 1) {",
-            "        const npy_intp r0 = r * G, nr = rows - r0 < G ? rows - r0 : G, m = nr * len, j0 = 0, cnt = len;",
-            f"        {decls}",
-            f"        npy_intp idx[NPY_MAXDIMS]; char* outp[{CHUNK}][{len(self.OT)}]; it.seek(r0, idx, p);",
-            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len, it.next(idx, p)) {{ {gather} "
-            + " ".join(f"outp[q][{k}] = p[{n_in + k}];" for k in range(len(self.OT))) + " }",
-            f"        {simd}",
-            f"        for (npy_intp j = 0; j < m; j++) {{ {buffered} }}",
-            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len) {{ "
-            + " ".join(f"p[{n_in + k}] = outp[q][{k}];" for k in range(len(self.OT))) + f" {scatter} }}",
-            f"    }} else {{ it.row(r, p);",
-            f"    if (unit) {{ {hoisted}",
-            f"        {simd}",
-            f"        for (npy_intp j = 0; j < len; j++) {{ {fast} }}",
-            f"    }} else for (npy_intp j0 = 0; j0 < len; j0 += {CHUNK}) {{",
-            f"        const npy_intp cnt = len - j0 < {CHUNK} ? len - j0 : {CHUNK}, m = cnt, at = 0;",
-            f"        {decls} {gather}",
-            f"        {simd}",
-            f"        for (npy_intp j = 0; j < m; j++) {{ {buffered} }}",
-            f"        {scatter}",
-            f"    }} }}{self.ret}",
-            "};"] + self.threaded("row", "groups", " && groups > 1"))
+            "groups = (rows + G - 1) / G;"]
+            + self.spans("groups", f"n > {c.renderer.parallel_threshold} && groups > 1", 1, loop))
 
 
 CODE = {Elemwise: render, Fused: render}

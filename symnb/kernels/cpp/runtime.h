@@ -4,6 +4,7 @@
 #pragma once
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <omp.h>
 #include <numpy/arrayobject.h>
 #include <cmath>
 #include <cstdarg>
@@ -266,15 +267,43 @@ static int broadcast(State* S, int node, int nd, npy_intp* out, int nin, Arr* co
 // Rows of a broadcast elementwise loop: operands' byte strides over the output's axes (0
 // where an operand stretches), length-1 axes dropped and contiguous runs merged; the last
 // axis is the inner loop, row(r) gives every operand's pointer at the start of row r.
+// f(lo, hi) over [0, count): in this thread, or split between n_threads threads when
+// `parallel` (boundaries on multiples of `align`, so vector loops start aligned). Returns
+// the error bits of every part.
+template <class F> static int run_spans(npy_intp count, bool parallel, npy_intp align, F& f) {
+    if (!parallel || n_threads < 2) return f(0, count);
+    int err = 0;
+    #pragma omp parallel num_threads(n_threads) reduction(|:err)
+    {
+        const npy_intp t = omp_get_thread_num(), nt = omp_get_num_threads();
+        npy_intp lo = count * t / nt / align * align, hi = t == nt - 1 ? count : count * (t + 1) / nt / align * align;
+        if (lo < hi) err |= f(lo, hi);
+    }
+    return err;
+}
+
 // Elements [j0, j0 + cnt) of a row with byte stride `inner` into the buffer g, and back.
 template <class T> static inline void gather_row(T* g, const char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
-    if (inner == (npy_intp)sizeof(T)) { const T* q = (const T*)p + j0; for (npy_intp j = 0; j < cnt; j++) g[j] = q[j]; }
-    else if (inner == 0) { const T x = *(const T*)p; for (npy_intp j = 0; j < cnt; j++) g[j] = x; }
-    else for (npy_intp j = 0; j < cnt; j++) g[j] = *(const T*)(p + (j0 + j) * inner);
+    if (inner == (npy_intp)sizeof(T)) {
+        const T* q = (const T*)p + j0;
+        #pragma omp simd
+        for (npy_intp j = 0; j < cnt; j++) g[j] = q[j];
+    } else if (inner == 0) {
+        const T x = *(const T*)p;
+        #pragma omp simd
+        for (npy_intp j = 0; j < cnt; j++) g[j] = x;
+    } else {
+        for (npy_intp j = 0; j < cnt; j++) g[j] = *(const T*)(p + (j0 + j) * inner);
+    }
 }
 template <class T> static inline void scatter_row(const T* s, char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
-    if (inner == (npy_intp)sizeof(T)) { T* q = (T*)p + j0; for (npy_intp j = 0; j < cnt; j++) q[j] = s[j]; }
-    else for (npy_intp j = 0; j < cnt; j++) *(T*)(p + (j0 + j) * inner) = s[j];
+    if (inner == (npy_intp)sizeof(T)) {
+        T* q = (T*)p + j0;
+        #pragma omp simd
+        for (npy_intp j = 0; j < cnt; j++) q[j] = s[j];
+    } else {
+        for (npy_intp j = 0; j < cnt; j++) *(T*)(p + (j0 + j) * inner) = s[j];
+    }
 }
 
 struct Strided {
