@@ -1,6 +1,8 @@
 """sn.function's in-process memo: a structurally identical graph skips rewriting and
 rendering, yet every Function keeps its own variables, storage and program state."""
 import gc
+import types
+import weakref
 import importlib
 
 import numpy as np
@@ -133,12 +135,17 @@ def test_different_updates_and_outputs_miss(backend):
     assert fc(xv) == 3.0 and w.get_value()[0] == 1.0
 
 
+SKIP = (*weakref.ProxyTypes, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+
+
 def _reachable(root):
     """Every object reachable from root through references the garbage collector sees."""
     seen, todo = {id(root): root}, [root]
     while todo:
         for r in gc.get_referents(todo.pop()):
-            if id(r) not in seen and not isinstance(r, type):
+            # Not into modules, functions and classes (the interpreter's globals); type(),
+            # not isinstance(): a dead weakref proxy raises on __class__.
+            if id(r) not in seen and type(r) not in SKIP and not isinstance(r, type):
                 seen[id(r)] = r
                 todo.append(r)
     return seen

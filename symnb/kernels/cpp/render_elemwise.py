@@ -76,9 +76,12 @@ def render(c):
     if code is None:
         return None
     loop = Loop(c, operands, *code)
-    lines = loop.shape_and_outputs() + ["int err = 0;",
-                                        f"if ({loop.flat_condition()}) {{", loop.flat(),
-                                        "} else if (n) {", loop.rows(), "}"]
+    flat = loop.flat_condition()
+    lines = loop.shape_and_outputs() + ["int err = 0;", loop.kernel()]
+    if flat == "1":        # scalars only (0-d or all-ones shapes): no rows to walk
+        lines += ["{", loop.flat(), "}"]
+    else:
+        lines += [f"if ({flat}) {{", loop.flat(), "} else if (n) {", loop.rows(), "}"]
     if loop.checked:
         lines.append(f"if (err) {{ loop_error(err); return refail(S, {c.k}); }}")
     return "\n".join(ln for ln in lines if ln)
@@ -104,13 +107,16 @@ class Loop:
         stores = [store(k, t, r) for k, (t, r) in enumerate(zip(self.OT, self.results))]
         return " ".join(loads + self.stmts + stores)
 
-    def spans(self, count, parallel, align, code) -> list:
-        """`code` (statements over [lo, hi)) as one out-of-line function, run over [0, count)
-        by one thread, or split between threads when `parallel` holds: one copy of the loop
-        body serves both (generated code compiles in proportion to its copies)."""
-        return [f"auto span = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) -> int {{ int err = 0;",
-                code, "return err; };",
-                f"err |= run_spans({count}, {parallel}, {align}, span);"]
+    def kernel(self) -> str:
+        """The node's only copy of its element code: kern(lo, hi, operand pointers..., output
+        pointers...) computes elements [lo, hi), scalar operands read at index 0. The flat
+        path calls it on the arrays, the rows path on rows or on small buffers (generated
+        code compiles in proportion to the copies of its loops)."""
+        params = [f"const {t}* b{i}" for i, t in enumerate(self.T)] + [f"{t}* q{k}" for k, t in enumerate(self.OT)]
+        body = self.body(lambda i, t: f"b{i}[{'0' if self._scalar(i) else 'i'}]", lambda k, t, r: f"q{k}[i] = {r};")
+        return "\n".join([f"auto kern = [](npy_intp lo, npy_intp hi, {', '.join(params)}) __attribute__((noinline)) "
+                          "-> int { int err = 0;", f"#pragma omp simd{self.red}",
+                          f"for (npy_intp i = lo; i < hi; i++) {{ {body} }}", "return err; };"])
 
     def calls_vector_math(self) -> bool:
         return any(VECTOR_MATH.search(st) for st in self.stmts)
@@ -146,69 +152,70 @@ class Loop:
                            for i, x in enumerate(self.ins) if not self._scalar(i)) or "1"
 
     def flat(self) -> str:
-        """Every operand full size and C-contiguous (or a scalar): one vectorized loop."""
+        """Every operand full size and C-contiguous (or a scalar): the kernel over the arrays,
+        split between threads above the size threshold."""
         c = self.c
-        ptrs = [f"const {t}* b{i} = (const {t}*)PyArray_DATA({x});" for i, (x, t) in enumerate(zip(self.ins, self.T))]
-        ptrs += [f"{t}* q{k} = ({t}*)PyArray_DATA({o});" for k, (o, t) in enumerate(zip(c.outs, self.OT))]
-        body = self.body(lambda i, t: f"b{i}[{'0' if self._scalar(i) else 'i'}]", lambda k, t, r: f"q{k}[i] = {r};")
-        loop = f"#pragma omp simd{self.red}\nfor (npy_intp i = lo; i < hi; i++) {{ {body} }}"
-        return "\n".join(ptrs + self.spans("n", f"n > {c.renderer.parallel_threshold}", 64, loop))
+        ptrs = [f"(const {t}*)PyArray_DATA({x})" for x, t in zip(self.ins, self.T)]
+        ptrs += [f"({t}*)PyArray_DATA({o})" for o, t in zip(c.outs, self.OT)]
+        return "\n".join([f"auto span = [&](npy_intp lo, npy_intp hi) -> int {{ return kern(lo, hi, {', '.join(ptrs)}); }};",
+                          f"err |= run_spans(n, n > {c.renderer.parallel_threshold}, 64, span);"])
 
     def rows(self) -> str:
-        """Broadcasting and views: the output's rows, each a unit-stride loop when operands are
-        contiguous along it (or, where their type says they stretch there, constant along
-        it), else through small contiguous buffers so the arithmetic still vectorizes."""
-        c, n_in = self.c, len(self.ins)
-        out_last = c.node.outputs[0].type.shape[-1] if self.nd else 1
-        const = [c.node.inputs[j].ndim == 0 or (c.node.inputs[j].type.shape[-1] == 1 and out_last != 1)
-                 for j in self.operands]
-        unit = " && ".join([f"it.inner[{i}] == {'0' if k else f'sizeof({t})'}" for i, (k, t) in enumerate(zip(const, self.T))]
-                           + [f"it.inner[{n_in + k}] == sizeof({t})" for k, t in enumerate(self.OT)])
-        hoisted = " ".join(f"const {t} c{i} = *(const {t}*)p[{i}];" for i, (k, t) in enumerate(zip(const, self.T)) if k)
-        fast = self.body(lambda i, t: f"c{i}" if const[i] else f"((const {t}*)p[{i}])[j]",
-                         lambda k, t, r: f"(({t}*)p[{n_in + k}])[j] = {r};")
-        decls = " ".join([f"{t} s{k}[{CHUNK}];" for k, t in enumerate(self.OT)]
-                         + [f"{t} g{i}[{CHUNK}];" for i, t in enumerate(self.T)])
-        # Operand i's element j of the row at p, and output k's, in place of buffer slot `at`.
-        gather = " ".join(f"gather_row(g{i} + at, p[{i}], j0, cnt, it.inner[{i}]);" for i in range(n_in))
-        scatter = " ".join(f"scatter_row(s{k} + at, p[{n_in + k}], j0, cnt, it.inner[{n_in + k}]);"
-                           for k in range(len(self.OT)))
-        buffered = self.body(lambda i, t: f"g{i}[j]", lambda k, t, r: f"s{k}[j] = {r};")
-        simd = f"#pragma omp simd{self.red}"
-        n_out = len(self.OT)
+        """Broadcasting and views: the kernel on each row of the output where every operand
+        is unit-stride along it, else on chunks of the row with the other operands copied
+        into small buffers (operands that stretch along it are filled, outputs copied back),
+        so the arithmetic still vectorizes. Short rows of a loop that calls vector math go G
+        at a time through the buffers: one vector loop over G * len elements instead of G
+        loops that are mostly remainder, each remainder element a scalar call."""
+        c, n_in, n_out = self.c, len(self.ins), len(self.OT)
+        scalar = [self._scalar(i) for i in range(n_in)]
+        direct = " && ".join([f"it.inner[{i}] == sizeof({t})" for i, t in enumerate(self.T) if not scalar[i]]
+                             + [f"it.inner[{n_in + k}] == sizeof({t})" for k, t in enumerate(self.OT)]) or "1"
+        decls = " ".join([f"{t} g{i}[{CHUNK}];" for i, t in enumerate(self.T) if not scalar[i]]
+                         + [f"{t} s{k}[{CHUNK}];" for k, t in enumerate(self.OT)])
+        # Group: every non-scalar operand gathered, every output through its buffer.
+        group_args = [f"(const {t}*)p[{i}]" if scalar[i] else f"g{i}" for i, t in enumerate(self.T)]
+        group_args += [f"s{k}" for k in range(n_out)]
+        gather = " ".join(f"gather_row(g{i} + at, p[{i}], 0, len, it.inner[{i}]);" for i in range(n_in) if not scalar[i])
         keep = " ".join(f"outp[q][{k}] = p[{n_in + k}];" for k in range(n_out))
-        back = " ".join(f"p[{n_in + k}] = outp[q][{k}];" for k in range(n_out))
-        loop = "\n".join([
-            f"char* p[{self.nops}];",
-            "for (npy_intp r = lo; r < hi; r++) {",
-            f"    if (G == 1 && unit) {{ it.row(r, p); {hoisted}",
-            f"        {simd}",
-            f"        for (npy_intp j = 0; j < len; j++) {{ {fast} }}",
-            "        continue;",
-            "    }",
-            # Through the buffers: a group of G short rows, or a long row CHUNK at a time.
-            f"    for (npy_intp j0 = 0; j0 < (G > 1 ? 1 : len); j0 += {CHUNK}) {{",
-            f"        const npy_intp nr = G > 1 ? (rows - r * G < G ? rows - r * G : G) : 1, "
-            f"cnt = G > 1 ? len : (len - j0 < {CHUNK} ? len - j0 : {CHUNK}), m = nr * cnt;",
-            f"        {decls} npy_intp idx[NPY_MAXDIMS]; char* outp[{CHUNK}][{n_out}];",
-            "        it.seek(G > 1 ? r * G : r, idx, p);",
-            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += cnt, it.next(idx, p)) {{ {gather} {keep} }}",
-            f"        {simd}",
-            f"        for (npy_intp j = 0; j < m; j++) {{ {buffered} }}",
-            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += cnt) {{ {back} {scatter} }}",
-            "    }",
-            "}"])
+        back = " ".join(f"scatter_row(s{k} + at, outp[q][{k}], 0, len, it.inner[{n_in + k}]);" for k in range(n_out))
+        # Chunk of one row: unit-stride operands in place, the others through the buffers.
+        pick = [f"(const {t}*)p[{i}]" if scalar[i] else
+                f"(it.inner[{i}] == sizeof({t}) ? (const {t}*)p[{i}] + j0 : "
+                f"(gather_row(g{i}, p[{i}], j0, cnt, it.inner[{i}]), (const {t}*)g{i}))"
+                for i, t in enumerate(self.T)]
+        pick += [f"(it.inner[{n_in + k}] == sizeof({t}) ? ({t}*)p[{n_in + k}] + j0 : s{k})" for k, t in enumerate(self.OT)]
+        put = " ".join(f"if (it.inner[{n_in + k}] != sizeof({t})) scatter_row(s{k}, p[{n_in + k}], j0, cnt, "
+                       f"it.inner[{n_in + k}]);" for k, t in enumerate(self.OT))
         return "\n".join([
             f"Arr* ops[] = {{{', '.join(self.ins + c.outs)}}};",
             f"Strided it; it.init({self.nd}, dims, {self.nops}, ops);",
-            f"const bool unit = {unit};",
             "const npy_intp rows = it.rows, len = it.len;",
-            # Short rows (10 classes) of a loop that calls vector math are worked G at a time
-            # through the buffers: one vector loop over G * len elements instead of G loops
-            # that are mostly remainder, each remainder element a scalar call.
+            f"const npy_intp step = ({direct}) ? len : {CHUNK};",
             f"const npy_intp G = {int(self.calls_vector_math())} && len <= {CHUNK // 4} ? {CHUNK} / len : 1, "
-            "groups = (rows + G - 1) / G;"]
-            + self.spans("groups", f"n > {c.renderer.parallel_threshold} && groups > 1", 1, loop))
+            "groups = (rows + G - 1) / G;",
+            f"auto span = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) -> int {{ int err = 0; "
+            f"char* p[{self.nops}];",
+            "for (npy_intp r = lo; r < hi; r++) {",
+            f"    {decls}",
+            "    if (G > 1) {",
+            f"        const npy_intp nr = rows - r * G < G ? rows - r * G : G; npy_intp idx[NPY_MAXDIMS]; "
+            f"char* outp[{CHUNK}][{n_out}];",
+            "        it.seek(r * G, idx, p);",
+            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len, it.next(idx, p)) {{ {gather} {keep} }}",
+            f"        err |= kern(0, nr * len, {', '.join(group_args)});",
+            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len) {{ {back} }}",
+            "        continue;",
+            "    }",
+            "    it.row(r, p);",
+            "    for (npy_intp j0 = 0; j0 < len; j0 += step) {",
+            "        const npy_intp cnt = len - j0 < step ? len - j0 : step;",
+            f"        err |= kern(0, cnt, {', '.join(pick)});",
+            f"        {put}",
+            "    }",
+            "}",
+            "return err; };",
+            f"err |= run_spans(groups, n > {c.renderer.parallel_threshold} && groups > 1, 1, span);"])
 
 
 CODE = {Elemwise: render, Fused: render}

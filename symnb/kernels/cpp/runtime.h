@@ -283,7 +283,7 @@ template <class F> static int run_spans(npy_intp count, bool parallel, npy_intp 
 }
 
 // Elements [j0, j0 + cnt) of a row with byte stride `inner` into the buffer g, and back.
-template <class T> static inline void gather_row(T* g, const char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
+template <class T> __attribute__((noinline)) static void gather_row(T* g, const char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
     if (inner == (npy_intp)sizeof(T)) {
         const T* q = (const T*)p + j0;
         #pragma omp simd
@@ -296,7 +296,7 @@ template <class T> static inline void gather_row(T* g, const char* p, npy_intp j
         for (npy_intp j = 0; j < cnt; j++) g[j] = *(const T*)(p + (j0 + j) * inner);
     }
 }
-template <class T> static inline void scatter_row(const T* s, char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
+template <class T> __attribute__((noinline)) static void scatter_row(const T* s, char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
     if (inner == (npy_intp)sizeof(T)) {
         T* q = (T*)p + j0;
         #pragma omp simd
@@ -311,7 +311,7 @@ struct Strided {
     int nops = 0, nd = 0;
     npy_intp dim[NPY_MAXDIMS], st[MAXOPS][NPY_MAXDIMS], inner[MAXOPS], len = 1, rows = 1;
     char* base[MAXOPS];
-    void init(int ndim, const npy_intp* dims, int n, Arr* const* ops) {
+    __attribute__((noinline)) void init(int ndim, const npy_intp* dims, int n, Arr* const* ops) {
         nops = n;
         int m = 0;
         for (int a = 0; a < ndim; a++) {
@@ -339,7 +339,7 @@ struct Strided {
         for (int a = 0; a < nd; a++) rows *= dim[a];
     }
     // The operands' pointers at the start of row r (idx: its index over the outer dims).
-    void seek(npy_intp r, npy_intp* idx, char** p) const {
+    __attribute__((noinline)) void seek(npy_intp r, npy_intp* idx, char** p) const {
         for (int a = nd - 1; a >= 0; a--) { idx[a] = r % dim[a]; r /= dim[a]; }
         for (int k = 0; k < nops; k++) {
             char* q = base[k];
@@ -349,7 +349,7 @@ struct Strided {
     }
     void row(npy_intp r, char** p) const { npy_intp idx[NPY_MAXDIMS]; seek(r, idx, p); }
     // From one row to the next without a division.
-    void next(npy_intp* idx, char** p) const {
+    __attribute__((noinline)) void next(npy_intp* idx, char** p) const {
         for (int a = nd - 1; a >= 0; a--) {
             if (++idx[a] < dim[a]) { for (int k = 0; k < nops; k++) p[k] += st[k][a]; return; }
             idx[a] = 0;
