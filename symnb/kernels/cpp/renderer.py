@@ -186,7 +186,7 @@ class CppRenderer:
 
     code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE}
     scalar_code = staticmethod(scalar_code)
-    parallel_threshold = 1 << 17      # elements; below this one thread is faster on 2 cores
+    parallel_threshold = 1 << 15      # elements; below this one thread is faster on 2 cores (A at 1e5: 2*a+3*b 66 -> 18 us)
 
     def render(self, fgraph) -> Rendered:
         p = Program(self, fgraph)
