@@ -129,18 +129,21 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
         return 0;
     }
     // Each thread computes a block of rows (or of columns, when N is the larger side) of out.
-    #pragma omp parallel for num_threads(parts) schedule(static)
-    for (int p = 0; p < parts; p++) {
-        if (M >= N) {
-            const npy_intp m0 = M * p / parts, m1 = M * (p + 1) / parts;
-            Blas<T>::gemm(ta, tb, m1 - m0, N, K, alpha, a + (ta == NoTrans ? m0 * lda : m0), lda, b, ldb, beta,
-                          o + m0 * N, N);
-        } else {
-            const npy_intp n0 = N * p / parts, n1 = N * (p + 1) / parts;
-            Blas<T>::gemm(ta, tb, M, n1 - n0, K, alpha, a, lda, b + (tb == NoTrans ? n0 : n0 * ldb), ldb, beta,
-                          o + n0, N);
+    auto block = [&](npy_intp p0, npy_intp p1) -> int {
+        for (npy_intp p = p0; p < p1; p++) {
+            if (M >= N) {
+                const npy_intp m0 = M * p / parts, m1 = M * (p + 1) / parts;
+                Blas<T>::gemm(ta, tb, m1 - m0, N, K, alpha, a + (ta == NoTrans ? m0 * lda : m0), lda, b, ldb, beta,
+                              o + m0 * N, N);
+            } else {
+                const npy_intp n0 = N * p / parts, n1 = N * (p + 1) / parts;
+                Blas<T>::gemm(ta, tb, M, n1 - n0, K, alpha, a, lda, b + (tb == NoTrans ? n0 : n0 * ldb), ldb, beta,
+                              o + n0, N);
+            }
         }
-    }
+        return 0;
+    };
+    run_spans(parts, true, 1, block);
     return 0;
 }
 

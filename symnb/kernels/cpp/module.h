@@ -241,9 +241,9 @@ static PyObject* set_runtime(PyObject*, PyObject* args) {
     Py_XSETREF(np_add, add);
     Py_XSETREF(np_ufuncs, ufuncs);
     n_threads = threads > 0 ? threads : 1;
-    // libgomp's threads do not survive fork(): a forked child (multiprocessing) runs serially.
+    // Threads do not survive fork(): a forked child (multiprocessing) runs serially.
     static bool registered = false;
-    if (!registered && pthread_atfork(NULL, NULL, [] { n_threads = 1; }) == 0) registered = true;
+    if (!registered && pthread_atfork(NULL, NULL, pool_after_fork) == 0) registered = true;
     Py_RETURN_NONE;
 }
 

@@ -30,13 +30,12 @@ static inline void philox_block(uint64_t key, uint64_t counter, npy_intp j, uint
 // Whole blocks in one vectorized loop (16 blocks per AVX-512 pass), the last part apart.
 static uint64_t philox_words(uint64_t key, uint64_t counter, npy_intp nwords, uint32_t* out) {
     const npy_intp whole = nwords / 4, blocks = (nwords + 3) / 4;
-    if (whole > (1 << 15) && n_threads > 1) {
-        #pragma omp parallel for simd num_threads(n_threads) schedule(static)
-        for (npy_intp j = 0; j < whole; j++) philox_block(key, counter, j, out + 4 * j);
-    } else {
+    auto span = [&](npy_intp lo, npy_intp hi) -> int {
         #pragma omp simd
-        for (npy_intp j = 0; j < whole; j++) philox_block(key, counter, j, out + 4 * j);
-    }
+        for (npy_intp j = lo; j < hi; j++) philox_block(key, counter, j, out + 4 * j);
+        return 0;
+    };
+    run_spans(whole, whole > (1 << 15), 16, span);
     if (blocks > whole) {
         uint32_t w[4];
         philox_block(key, counter, whole, w);

@@ -18,10 +18,6 @@ from .renderer import CppRenderer, label
 
 BLAS_SYMBOLS = ("dgemm", "sgemm", "dgemv", "sgemv", "ddot", "sdot")
 
-# OpenMP threads that spin long after a parallel loop fight OpenBLAS's threads for the
-# cores: with the default spin an MLP step at batch 2048 took 45 ms instead of 30 ms on 2
-# cores. libgomp reads this once, when the first generated module loads it.
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 
 class Retry(TypeError):

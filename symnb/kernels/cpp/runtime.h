@@ -4,13 +4,13 @@
 #pragma once
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <omp.h>
 #include <numpy/arrayobject.h>
 #include <cmath>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include "pool.h"
 
 #if NPY_ABI_VERSION < 0x02000000   // NumPy 1.x headers
 #define PyDataType_ELSIZE(d) ((d)->elsize)
@@ -55,7 +55,6 @@ struct Info {
 // NumPy objects the generated code calls (exact NumPy semantics where it matters).
 static PyObject* np_add;      // np.add (add.at for advanced inc_subtensor)
 static PyObject* np_ufuncs;   // tuple (log, cos, sin): normal draws use NumPy's own bits
-static int n_threads = 1;     // OpenMP threads for big loops (1 in a forked child)
 
 // ------------------------------------------------------------------------------ errors
 static const char* where(State* S, int node) {
@@ -267,21 +266,6 @@ static int broadcast(State* S, int node, int nd, npy_intp* out, int nin, Arr* co
 // Rows of a broadcast elementwise loop: operands' byte strides over the output's axes (0
 // where an operand stretches), length-1 axes dropped and contiguous runs merged; the last
 // axis is the inner loop, row(r) gives every operand's pointer at the start of row r.
-// f(lo, hi) over [0, count): in this thread, or split between n_threads threads when
-// `parallel` (boundaries on multiples of `align`, so vector loops start aligned). Returns
-// the error bits of every part.
-template <class F> static int run_spans(npy_intp count, bool parallel, npy_intp align, F& f) {
-    if (!parallel || n_threads < 2) return f(0, count);
-    int err = 0;
-    #pragma omp parallel num_threads(n_threads) reduction(|:err)
-    {
-        const npy_intp t = omp_get_thread_num(), nt = omp_get_num_threads();
-        npy_intp lo = count * t / nt / align * align, hi = t == nt - 1 ? count : count * (t + 1) / nt / align * align;
-        if (lo < hi) err |= f(lo, hi);
-    }
-    return err;
-}
-
 // Elements [j0, j0 + cnt) of a row with byte stride `inner` into the buffer g, and back.
 template <class T> __attribute__((noinline)) static void gather_row(T* g, const char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
     if (inner == (npy_intp)sizeof(T)) {
