@@ -4,10 +4,8 @@
 // policy (threads that spin for milliseconds after each loop, starving OpenBLAS's threads:
 // an MLP step went from 1.3 to 18 ms). Here workers spin a few microseconds, then sleep.
 #pragma once
-#include <atomic>
 #include <new>
 #include <pthread.h>
-#include <immintrin.h>
 
 namespace symnb {
 
@@ -19,9 +17,11 @@ struct Pool {
     typedef int (*fn_t)(void* ctx, npy_intp lo, npy_intp hi);
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-    std::atomic<bool> busy{false};
-    std::atomic<uint64_t> epoch{0};
-    std::atomic<int> pending{0};
+    // Shared with the workers through GCC's __atomic builtins (no <atomic>, no intrinsics
+    // header: each costs a generated module parse time).
+    bool busy = false;
+    uint64_t epoch = 0;
+    int pending = 0;
     int workers = 0;            // started
     fn_t fn = nullptr;
     void* ctx = nullptr;
@@ -47,7 +47,7 @@ struct Pool {
             if (!arg) break;
             arg[0] = this;
             arg[1] = (void*)k;
-            arg[2] = (void*)(uintptr_t)epoch.load(std::memory_order_acquire);
+            arg[2] = (void*)(uintptr_t)__atomic_load_n(&epoch, __ATOMIC_ACQUIRE);
             int rc = pthread_create(&t, &attr, main_loop, arg);
             pthread_attr_destroy(&attr);
             if (rc != 0) { delete[] arg; break; }
@@ -59,20 +59,22 @@ struct Pool {
     // time: a second caller (another Python thread while the GIL is released) runs alone.
     int run(fn_t f, void* c, npy_intp n, npy_intp al, int want_parts) {
         bool expected = false;
-        if (want_parts < 2 || !busy.compare_exchange_strong(expected, true)) return f(c, 0, n);
-        if (!start(want_parts - 1)) { busy.store(false); return f(c, 0, n); }
+        if (want_parts < 2 || !__atomic_compare_exchange_n(&busy, &expected, true, false, __ATOMIC_ACQUIRE,
+                                                           __ATOMIC_RELAXED))
+            return f(c, 0, n);
+        if (!start(want_parts - 1)) { __atomic_store_n(&busy, false, __ATOMIC_RELEASE); return f(c, 0, n); }
         fn = f; ctx = c; count = n; align = al;
         parts = workers + 1;      // every worker takes a part of every job
-        pending.store(parts - 1, std::memory_order_relaxed);
+        __atomic_store_n(&pending, parts - 1, __ATOMIC_RELAXED);
         pthread_mutex_lock(&mu);
-        epoch.fetch_add(1, std::memory_order_release);
+        __atomic_add_fetch(&epoch, 1, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&cv);
         pthread_mutex_unlock(&mu);
         part(0);
-        while (pending.load(std::memory_order_acquire) > 0) _mm_pause();
+        while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) > 0) __builtin_ia32_pause();
         int err = 0;
         for (int k = 0; k < parts; k++) err |= errs[k];
-        busy.store(false);
+        __atomic_store_n(&busy, false, __ATOMIC_RELEASE);
         return err;
     }
 };
@@ -84,16 +86,17 @@ inline void* Pool::main_loop(void* arg) {
     delete[] (void**)arg;
     for (;;) {
         uint64_t e = seen;
-        const uint64_t until = __rdtsc() + SPIN_CYCLES;
-        while ((e = P->epoch.load(std::memory_order_acquire)) == seen && __rdtsc() < until) _mm_pause();
+        const uint64_t until = __builtin_ia32_rdtsc() + SPIN_CYCLES;
+        while ((e = __atomic_load_n(&P->epoch, __ATOMIC_ACQUIRE)) == seen && __builtin_ia32_rdtsc() < until)
+            __builtin_ia32_pause();
         if (e == seen) {
             pthread_mutex_lock(&P->mu);
-            while ((e = P->epoch.load(std::memory_order_acquire)) == seen) pthread_cond_wait(&P->cv, &P->mu);
+            while ((e = __atomic_load_n(&P->epoch, __ATOMIC_ACQUIRE)) == seen) pthread_cond_wait(&P->cv, &P->mu);
             pthread_mutex_unlock(&P->mu);
         }
         seen = e;
         P->part(k);
-        P->pending.fetch_sub(1, std::memory_order_release);
+        __atomic_sub_fetch(&P->pending, 1, __ATOMIC_RELEASE);
     }
     return nullptr;
 }
@@ -105,8 +108,8 @@ static Pool pool;
 // the error bits of every part.
 template <class F> static int run_spans(npy_intp count, bool parallel, npy_intp align, F& f) {
     if (!parallel || n_threads < 2) return f(0, count);
-    auto call = [](void* c, npy_intp lo, npy_intp hi) -> int { return (*(F*)c)(lo, hi); };
-    return pool.run(call, &f, count, align, n_threads);
+    return pool.run([](void* c, npy_intp lo, npy_intp hi) -> int { return (*(F*)c)(lo, hi); }, &f, count, align,
+                    n_threads);
 }
 
 // In a forked child the workers are gone: run serially there.

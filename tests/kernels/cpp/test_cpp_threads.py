@@ -1,0 +1,87 @@
+"""The module's worker pool (pool.h): loops above the thread threshold, GEMMs split between
+threads and big random draws give the single-thread results, also when several Python
+threads call compiled functions at once (the GIL is released around big products)."""
+import threading
+
+import numpy as np
+import pytest
+
+import symnb as sn
+import symnb.tensor as st
+from symnb.kernels.base import BACKENDS
+
+pytestmark = pytest.mark.skipif(not BACKENDS["cpp"].available()[0], reason="no C++ compiler")
+
+
+def _functions():
+    a, b = st.dvector("a"), st.dvector("b")
+    X, W = st.dmatrix("X"), st.dmatrix("W")
+    M = st.dmatrix("M")
+    stream = sn.RandomStream(seed=3)
+    return [
+        (sn.function([a, b], st.exp(-a) * st.sin(b) + a * b, backend="cpp"), "flat"),
+        (sn.function([M, b], st.tanh(M.T + b), backend="cpp"), "rows"),          # strided rows
+        (sn.function([X, W], st.dot(X, W), backend="cpp"), "gemm"),              # split product
+        (sn.function([X, W], st.dot(X, W) * 2, backend="cpp"), "big gemm"),      # GIL released
+        (sn.function([], stream.uniform(size=(400, 300)), backend="cpp"), "draw"),
+    ]
+
+
+def _args(kind, rng):
+    if kind == "flat":
+        return [rng.random(200_000), rng.random(200_000)]
+    if kind == "rows":
+        return [rng.random((700, 300)), rng.random(700)]
+    if kind == "gemm":
+        return [rng.random((60, 784)), rng.random((784, 10))]
+    if kind == "big gemm":
+        return [rng.random((200, 300)), rng.random((300, 200))]
+    return []
+
+
+def _reference(kind, args):
+    if kind == "flat":
+        a, b = args
+        return np.exp(-a) * np.sin(b) + a * b
+    if kind == "rows":
+        M, b = args
+        return np.tanh(M.T + b)
+    if kind in ("gemm", "big gemm"):
+        return args[0] @ args[1] * (2 if kind == "big gemm" else 1)
+    return None
+
+
+def test_threaded_loops_products_and_draws_match():
+    rng = np.random.default_rng(0)
+    for f, kind in _functions():
+        args = _args(kind, rng)
+        out = f(*args)
+        if kind == "draw":
+            assert out.shape == (400, 300) and 0 <= out.min() and out.max() < 1
+            assert abs(out.mean() - 0.5) < 0.01
+        else:
+            np.testing.assert_allclose(out, _reference(kind, args), rtol=1e-12, atol=1e-12)
+
+
+def test_python_threads_calling_at_once_get_their_own_results():
+    rng = np.random.default_rng(1)
+    fns = [(f, kind, _args(kind, rng)) for f, kind in _functions() if kind != "draw"]
+    expected = [_reference(kind, args) for _, kind, args in fns]
+    errors = []
+
+    def worker(seed):
+        order = np.random.default_rng(seed).permutation(len(fns))
+        for _ in range(30):
+            for k in order:
+                f, _, args = fns[k]
+                got = f(*args)
+                if not np.allclose(got, expected[k], rtol=1e-12, atol=1e-12):
+                    errors.append(k)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a call hung"
+    assert errors == []
