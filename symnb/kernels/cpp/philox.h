@@ -35,7 +35,7 @@ static uint64_t philox_words(uint64_t key, uint64_t counter, npy_intp nwords, ui
         for (npy_intp j = lo; j < hi; j++) philox_block(key, counter, j, out + 4 * j);
         return 0;
     };
-    run_spans(whole, whole > (1 << 15), 16, span);
+    run_spans(whole, whole > (1 << 13), 16, span);
     if (blocks > whole) {
         uint32_t w[4];
         philox_block(key, counter, whole, w);

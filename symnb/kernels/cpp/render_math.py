@@ -177,7 +177,8 @@ def random_draw(c):
         f"ctr = *(uint64_t*)(PyArray_BYTES({state}) + PyArray_STRIDE({state}, 0));",
         *pre,
         f"npy_intp wd[1] = {{{nwords}}};",
-        f"Ref words(PyArray_EMPTY(1, wd, NPY_UINT32, 0)); if (!words.p) {c.fail()}",
+        # The words' buffer is kept between calls (a fresh one page-faults in every call).
+        f"Ref words(buffer({c.slot()}, 1, wd, NPY_UINT32)); if (!words.p) {c.fail()}",
         "const uint32_t* w = (const uint32_t*)PyArray_DATA(words.a());",
         "const uint64_t blocks = philox_words(key, ctr, wd[0], (uint32_t*)w);",
         c.buffer(1, nd, "shape"),
