@@ -6,11 +6,13 @@
 namespace symnb {
 
 // Block j of the stream at (key, counter): its 4 words.
-static inline void philox_block(uint64_t key, uint64_t counter, npy_intp j, uint32_t* w) {
+static inline void philox4(uint64_t key, uint64_t counter, npy_intp j, uint32_t& w0, uint32_t& w1, uint32_t& w2,
+                           uint32_t& w3) {
     uint64_t ctr = counter + (uint64_t)j;
     uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
     uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-    for (int r = 0; r < 10; r++) {
+    #pragma GCC unroll 10
+    for (int r = 0; r < 10; r++) {     // unrolled, so that loops over blocks vectorize
         uint64_t p0 = (uint64_t)c0 * 0xD2511F53u, p1 = (uint64_t)c2 * 0xCD9E8D57u;
         uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
         c1 = (uint32_t)p1;
@@ -20,10 +22,13 @@ static inline void philox_block(uint64_t key, uint64_t counter, npy_intp j, uint
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    w[0] = c0;
-    w[1] = c1;
-    w[2] = c2;
-    w[3] = c3;
+    w0 = c0;
+    w1 = c1;
+    w2 = c2;
+    w3 = c3;
+}
+static inline void philox_block(uint64_t key, uint64_t counter, npy_intp j, uint32_t* w) {
+    philox4(key, counter, j, w[0], w[1], w[2], w[3]);
 }
 
 // Words [0, nwords) of the stream at (key, counter); returns the number of blocks used.
@@ -44,10 +49,36 @@ static uint64_t philox_words(uint64_t key, uint64_t counter, npy_intp nwords, ui
     return (uint64_t)blocks;
 }
 
-static inline double uniform64(const uint32_t* w, npy_intp i) {
-    return ((double)(w[2 * i] >> 5) * 67108864.0 + (double)(w[2 * i + 1] >> 6)) * (1.0 / 9007199254740992.0);
+static inline double uniform53(uint32_t a, uint32_t b) {
+    return ((double)(a >> 5) * 67108864.0 + (double)(b >> 6)) * (1.0 / 9007199254740992.0);
 }
+static inline double uniform64(const uint32_t* w, npy_intp i) { return uniform53(w[2 * i], w[2 * i + 1]); }
 static inline float uniform32(const uint32_t* w, npy_intp i) { return (float)(w[i] >> 8) * (1.0f / 16777216.0f); }
+
+// Bernoulli draws (binomial with one trial) on a C-contiguous p: block j of the stream
+// gives elements 2j and 2j + 1, made and used in registers. The same bits as
+// philox_words + draw_binomial, without the words' round trip through memory.
+template <class TP, class TO>
+static uint64_t bernoulli_direct(uint64_t key, uint64_t counter, const TP* p, TO* o, npy_intp n) {
+    const npy_intp pairs = n / 2;
+    auto span = [&](npy_intp lo, npy_intp hi) -> int {
+        #pragma omp simd
+        for (npy_intp j = lo; j < hi; j++) {
+            uint32_t a, b, c, d;
+            philox4(key, counter, j, a, b, c, d);
+            o[2 * j] = (TO)(uniform53(a, b) < (double)p[2 * j]);
+            o[2 * j + 1] = (TO)(uniform53(c, d) < (double)p[2 * j + 1]);
+        }
+        return 0;
+    };
+    run_spans(pairs, pairs > (1 << 13), 16, span);
+    if (n % 2) {
+        uint32_t w[4];
+        philox_block(key, counter, pairs, w);
+        o[n - 1] = (TO)(uniform64(w, 0) < (double)p[n - 1]);
+    }
+    return (uint64_t)((2 * n + 3) / 4);
+}
 
 // Byte offsets of a parameter broadcast (NumPy rules, right-aligned) against a C-ordered
 // walk over `shape`.
@@ -102,6 +133,17 @@ static int draw_uniform(State* S, int node, Arr* out, Arr* lo, Arr* hi, const ui
         return fail(S, node, PyExc_ValueError, "the parameters do not broadcast to the sample shape");
     TO* o = (TO*)PyArray_DATA(out);
     const char *pl = PyArray_BYTES(lo), *ph = PyArray_BYTES(hi);
+    if (PyArray_SIZE(lo) == 1 && PyArray_SIZE(hi) == 1) {     // scalar bounds: one vector loop
+        const TL l = *(const TL*)pl;
+        const TH h = *(const TH*)ph;
+        #pragma omp simd
+        for (npy_intp i = 0; i < n; i++) {
+            TU u = sizeof(TU) == 8 ? (TU)uniform64(w, i) : (TU)uniform32(w, i);
+            TM t = (TM)((TD)h - (TD)l) * (TM)u;
+            o[i] = (TO)((TA)l + (TA)t);
+        }
+        return 0;
+    }
     for (npy_intp i = 0; i < n; i++, bl.next(), bh.next()) {
         TU u = sizeof(TU) == 8 ? (TU)uniform64(w, i) : (TU)uniform32(w, i);
         TL l = *(const TL*)(pl + bl.off);

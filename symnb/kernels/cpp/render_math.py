@@ -170,19 +170,28 @@ def random_draw(c):
             nwords = f"{per} * (n + n % 2)"
             draw = f"draw_normal<{', '.join(types)}>({args}, {params[0]}, {params[1]}, {tail})"
         pre = [f"if (n > INT64_MAX / 8) return fail(S, {c.k}, PyExc_ValueError, \"sample too large\");"]
+    # The words' buffer is kept between calls (a fresh one page-faults in every call).
+    general = [f"npy_intp wd[1] = {{{nwords}}};",
+               f"Ref words(buffer({c.slot()}, 1, wd, NPY_UINT32)); if (!words.p) {c.fail()}",
+               "const uint32_t* w = (const uint32_t*)PyArray_DATA(words.a());",
+               "blocks = philox_words(key, ctr, wd[0], (uint32_t*)w);",
+               f"if ({draw} < 0) return -1;"]
+    if op.dist == "binomial":     # Bernoulli layers (RBM sampling): no words' buffer
+        TP, p = CTYPE[pv[1].dtype], params[1]
+        general = [f"if (trials == 1 && PyArray_IS_C_CONTIGUOUS({p}) && PyArray_ISALIGNED({p}) && "
+                   f"PyArray_SIZE({p}) == n) {{",
+                   f"blocks = bernoulli_direct<{TP}, {TO}>(key, ctr, (const {TP}*)PyArray_DATA({p}), "
+                   f"({TO}*)PyArray_DATA({c.outs[1]}), n);",
+                   "} else {", *general, "}"]
     return "\n".join([
         f"npy_intp shape[{max(nd, 1)}] = {{0}}, n = 0;",
         f"if (check_state(S, {c.k}, {state}, {size}, {nd}, shape, &n) < 0) return -1;",
         f"const uint64_t key = *(uint64_t*)PyArray_BYTES({state}), "
         f"ctr = *(uint64_t*)(PyArray_BYTES({state}) + PyArray_STRIDE({state}, 0));",
         *pre,
-        f"npy_intp wd[1] = {{{nwords}}};",
-        # The words' buffer is kept between calls (a fresh one page-faults in every call).
-        f"Ref words(buffer({c.slot()}, 1, wd, NPY_UINT32)); if (!words.p) {c.fail()}",
-        "const uint32_t* w = (const uint32_t*)PyArray_DATA(words.a());",
-        "const uint64_t blocks = philox_words(key, ctr, wd[0], (uint32_t*)w);",
         c.buffer(1, nd, "shape"),
-        f"if ({draw} < 0) return -1;",
+        "uint64_t blocks;",
+        *general,
         "npy_intp two[1] = {2};",
         c.buffer(0, 1, "two"),
         f"((uint64_t*)PyArray_DATA({c.outs[0]}))[0] = key;",

@@ -75,8 +75,8 @@ class NodeCode:
 
     def slot(self) -> str:
         """A new reusable buffer slot (C expression for its address)."""
-        self.program.n_slots += 1
-        return f"&S->slots[{self.program.n_slots - 1}]"
+        self.program.n_slots += 2          # the buffer and its spare (see buffer() in runtime.h)
+        return f"&S->slots[{self.program.n_slots - 2}]"
 
     def buffer(self, j, nd, dims) -> str:
         """Statements setting output j to a reusable buffer of shape dims (C array name)."""

@@ -166,13 +166,25 @@ static int arg(PyObject* o, int typenum, int nd, const npy_intp* shape, Arr** ou
 
 // ------------------------------------------------------------------------------ buffers
 // The buffer of one node output: last call's array when only the slot holds it and the
-// shape is unchanged (big arrays are not page-faulted in again), else a fresh one.
+// shape is unchanged (big arrays are not page-faulted in again), else a fresh one. slot[1]
+// is its spare: when last call's array is still held (it became a shared variable's value,
+// or the caller kept it), the one before it may be free again, and the two take turns.
+static inline bool reusable(Arr* b, int nd, const npy_intp* dims) {
+    return b && Py_REFCNT(b) == 1 && PyArray_NDIM(b) == nd &&
+           (nd == 0 || memcmp(PyArray_DIMS(b), dims, nd * sizeof(npy_intp)) == 0);
+}
+
 static Arr* buffer(Arr** slot, int nd, const npy_intp* dims, int typenum) {
     Arr* b = *slot;
-    if (b && Py_REFCNT(b) == 1 && PyArray_NDIM(b) == nd &&
-        (nd == 0 || memcmp(PyArray_DIMS(b), dims, nd * sizeof(npy_intp)) == 0)) {
+    if (reusable(b, nd, dims)) {
         Py_INCREF(b);
         return b;
+    }
+    if (b && reusable(slot[1], nd, dims)) {       // swap in the spare
+        *slot = slot[1];
+        slot[1] = b;
+        Py_INCREF(*slot);
+        return *slot;
     }
     for (int d = 0; d < nd; d++)
         if (dims[d] < 0) {
@@ -181,7 +193,8 @@ static Arr* buffer(Arr** slot, int nd, const npy_intp* dims, int typenum) {
         }
     Arr* fresh = (Arr*)PyArray_EMPTY(nd, (npy_intp*)dims, typenum, 0);
     if (!fresh) return NULL;
-    Py_XDECREF(b);
+    Py_XDECREF(slot[1]);
+    slot[1] = b;                                  // still held elsewhere: kept as the spare
     Py_INCREF(fresh);
     *slot = fresh;
     return fresh;
@@ -189,7 +202,7 @@ static Arr* buffer(Arr** slot, int nd, const npy_intp* dims, int typenum) {
 
 // Was `a` allocated by this call's buffers (so a node may write over it)?
 static bool owned(State* S, Arr* a) {
-    for (Py_ssize_t k = 0; k < S->n_slots; k++)
+    for (Py_ssize_t k = 0; k < S->n_slots; k += 2)      // buffers, not their spares
         if (S->slots[k] == a) return true;
     return false;
 }

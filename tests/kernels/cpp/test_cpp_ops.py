@@ -378,3 +378,22 @@ def test_integer_arange_is_numpys_for_every_sign_of_step():
         f(0, 5, 0)
     big = 2 ** 62      # beyond the exact path: NumPy's own arange answers
     assert np.array_equal(f(big, 2 ** 31 - 1, -2 ** 61), np.arange(big, 2 ** 31 - 1, -2 ** 61))
+
+
+def test_kept_results_and_shared_values_are_never_reused_as_buffers():
+    """Buffers alternate with a spare when last call's array is still held (by the caller
+    or as a shared variable's value): nothing anyone holds is written over."""
+    x = st.dvector("x")
+    s = sn.shared(np.zeros(50_000), name="s")
+    f = sn.function([x], st.exp(x) * 2, updates=[(s, s * 0.5 + x)], backend="cpp")
+    kept, values = [], []
+    for k in range(4):
+        arg = np.full(50_000, float(k))
+        kept.append(f(arg))
+        values.append(s.get_value())
+    for k, r in enumerate(kept):
+        np.testing.assert_allclose(r, np.exp(np.full(50_000, float(k))) * 2, rtol=1e-14)
+    expected = 0.0
+    for k, v in enumerate(values):
+        expected = expected * 0.5 + k
+        assert v[0] == expected and v[-1] == expected, k
