@@ -51,6 +51,10 @@ def blas_pointers() -> tuple:
 
 
 def usable_cores() -> int:
+    """Threads for big loops: $SYMNB_NUM_THREADS, else the cores this process may run on."""
+    env = os.environ.get("SYMNB_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:

@@ -85,3 +85,11 @@ def test_python_threads_calling_at_once_get_their_own_results():
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads), "a call hung"
     assert errors == []
+
+
+def test_thread_count_from_the_environment(monkeypatch):
+    from symnb.kernels.cpp.program import usable_cores
+    monkeypatch.setenv("SYMNB_NUM_THREADS", "1")
+    assert usable_cores() == 1
+    monkeypatch.setenv("SYMNB_NUM_THREADS", "nonsense")
+    assert usable_cores() >= 1
