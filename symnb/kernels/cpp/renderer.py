@@ -247,9 +247,7 @@ using namespace symnb;
 
 #define SYMNB_NV {nv}
 
-// The glue between nodes (checks, buffers, calls) at -O1: it is most of this function and
-// gains nothing from -O2, which costs compile time; every loop is a lambda, compiled at -O2.
-__attribute__((optimize("O1"))) static int compute(State* S, Arr** v, const bool* destroy) {{
+static int compute(State* S, Arr** v, const bool* destroy) {{
     (void)destroy;
     {loads}
 {body}
