@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from ...core.graph import Constant, toposort
 from ...core.ops import Elemwise, Fused
 from ...core.ops.base import apply_op
@@ -118,6 +120,12 @@ class Loop:
                           "-> int { int err = 0;", f"#pragma omp simd{self.red}",
                           f"for (npy_intp i = lo; i < hi; i++) {{ {body} }}", "return err; };"])
 
+    def parallel(self) -> str:
+        """C condition for splitting the loop between threads: the bytes it touches."""
+        per = sum(np.dtype(self.c.node.inputs[j].dtype).itemsize for i, j in enumerate(self.operands)
+                  if not self._scalar(i)) + sum(np.dtype(o.dtype).itemsize for o in self.c.node.outputs)
+        return f"n * {per} >= {self.c.renderer.parallel_bytes}"
+
     def calls_vector_math(self) -> bool:
         return any(VECTOR_MATH.search(st) for st in self.stmts)
 
@@ -158,7 +166,7 @@ class Loop:
         ptrs = [f"(const {t}*)PyArray_DATA({x})" for x, t in zip(self.ins, self.T)]
         ptrs += [f"({t}*)PyArray_DATA({o})" for o, t in zip(c.outs, self.OT)]
         return "\n".join([f"auto span = [&](npy_intp lo, npy_intp hi) -> int {{ return kern(lo, hi, {', '.join(ptrs)}); }};",
-                          f"err |= run_spans(n, n > {c.renderer.parallel_threshold}, 64, span);"])
+                          f"err |= run_spans(n, {self.parallel()}, 64, span);"])
 
     def rows(self) -> str:
         """Broadcasting and views: the kernel on each row of the output where every operand
@@ -215,7 +223,7 @@ class Loop:
             "    }",
             "}",
             "return err; };",
-            f"err |= run_spans(groups, n > {c.renderer.parallel_threshold} && groups > 1, 1, span);"])
+            f"err |= run_spans(groups, {self.parallel()} && groups > 1, 1, span);"])
 
 
 CODE = {Elemwise: render, Fused: render}

@@ -186,7 +186,10 @@ class CppRenderer:
 
     code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE}
     scalar_code = staticmethod(scalar_code)
-    parallel_threshold = 1 << 15      # elements; below this one thread is faster on 2 cores (A at 1e5: 2*a+3*b 66 -> 18 us)
+    # Loops go to the worker pool when the arrays they touch outgrow one core's L2 cache (2*a+3*b
+    # at 1e5 float64, 2.4 MB: 66 -> 18 us); below that, waking a worker costs more than it saves
+    # (a+1 at 1e5 float32, 0.8 MB, ran 0.6x NumPy threaded).
+    parallel_bytes = 1 << 20
 
     def render(self, fgraph) -> Rendered:
         p = Program(self, fgraph)
