@@ -163,12 +163,6 @@ static int draw_binomial(State* S, int node, Arr* out, int64_t trials, Arr* p, c
         return fail(S, node, PyExc_ValueError, "the parameters do not broadcast to the sample shape");
     TO* o = (TO*)PyArray_DATA(out);
     const char* pp = PyArray_BYTES(p);
-    if (trials == 1 && PyArray_IS_C_CONTIGUOUS(p) && PyArray_SIZE(p) == n) {   // a Bernoulli layer
-        const TP* q = (const TP*)pp;
-        #pragma omp simd
-        for (npy_intp i = 0; i < n; i++) o[i] = (TO)(uniform64(w, i) < (double)q[i]);
-        return 0;
-    }
     for (npy_intp i = 0; i < n; i++, bp.next()) {
         double prob = (double)*(const TP*)(pp + bp.off);
         int64_t c = 0;
