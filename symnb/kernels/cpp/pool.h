@@ -21,15 +21,18 @@ struct Pool {
     // header: each costs a generated module parse time). A job is cut into chunks that
     // every thread claims in turn, the caller too: a worker slow to wake up (it sleeps after
     // SPIN_CYCLES) leaves its chunks to the caller instead of making it wait.
-    bool busy = false;
-    uint64_t epoch = 0;         // job number (the workers' wake-up signal)
-    uint64_t ticket = 0;        // job number << 32 | next chunk to claim
-    int done = 0, err = 0;      // chunks finished, their error bits
-    int workers = 0;            // started
+    // The job, read by every thread; then the counters they write, each on a cache line of
+    // its own (a write to a line invalidates it in the other core).
     fn_t fn = nullptr;
     void* ctx = nullptr;
     npy_intp count = 0, align = 1;
     int chunks = 1;
+    int workers = 0;            // started
+    bool busy = false;
+    alignas(64) uint64_t epoch = 0;     // job number (the workers' wake-up signal)
+    alignas(64) uint64_t ticket = 0;    // job number << 32 | next chunk to claim
+    alignas(64) int done = 0;           // chunks finished
+    alignas(64) int err = 0;            // their error bits
 
     // Claim and run chunks of job `job` until none is left.
     void work(uint64_t job) {
