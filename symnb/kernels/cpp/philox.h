@@ -73,9 +73,9 @@ static uint64_t bernoulli_direct(uint64_t key, uint64_t counter, const TP* p, TO
     };
     run_spans(pairs, pairs > (1 << 13), 16, span);
     if (n % 2) {
-        uint32_t w[4];
-        philox_block(key, counter, pairs, w);
-        o[n - 1] = (TO)(uniform64(w, 0) < (double)p[n - 1]);
+        uint32_t a, b, c, d;
+        philox4(key, counter, pairs, a, b, c, d);
+        o[n - 1] = (TO)(uniform53(a, b) < (double)p[n - 1]);
     }
     return (uint64_t)((2 * n + 3) / 4);
 }

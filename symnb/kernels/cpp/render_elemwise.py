@@ -100,7 +100,7 @@ class Loop:
         self.T = [CTYPE[node.inputs[j].dtype] for j in operands]
         self.OT = [CTYPE[o.dtype] for o in node.outputs]
         self.nops = len(self.ins) + len(self.OT)
-        # Loops that can fail (integer division) or the error bits of their elements.
+        # Loops that can fail (integer division) OR together their elements' error bits.
         self.red = " reduction(|:err)" if checked else ""
 
     def body(self, load, store) -> str:
@@ -161,7 +161,7 @@ class Loop:
 
     def flat(self) -> str:
         """Every operand full size and C-contiguous (or a scalar): the kernel over the arrays,
-        split between threads above the size threshold."""
+        split between threads when it touches enough bytes (parallel())."""
         c = self.c
         ptrs = [f"(const {t}*)PyArray_DATA({x})" for x, t in zip(self.ins, self.T)]
         ptrs += [f"({t}*)PyArray_DATA({o})" for o, t in zip(c.outs, self.OT)]

@@ -297,6 +297,25 @@ def test_random_streams_are_bit_identical(dtype):
             assert_same(a, b)
 
 
+@pytest.mark.parametrize("n", [1, 7, 40_001])     # odd tails; 40001 draws go to the worker pool
+def test_bernoulli_layers_and_big_draws_are_bit_identical(n):
+    """The Bernoulli path (one trial on a contiguous p: Philox blocks used in registers) and
+    the threaded word generator give the reference backend's bits."""
+    def draws(backend):
+        rng = sn.RandomStream(seed=7)
+        p = st.dvector("p")
+        outs = [rng.binomial(n=1, p=p, size=p.shape, dtype="float64"),
+                rng.binomial(n=1, p=p[::-1], size=p.shape, dtype="int64"),     # strided p: words path
+                rng.uniform(-2, 5, size=p.shape)]
+        f = sn.function([p], outs, backend=backend)
+        p_val = np.random.default_rng(n).random(n)
+        return [f(p_val) for _ in range(2)]
+
+    for got, want in zip(draws("cpp"), draws("numpy")):
+        for a, b in zip(got, want):
+            assert_same(a, b)
+
+
 def test_python_fallback_nodes_still_run():
     x = st.dvector("x")
     n = st.lscalar("n")
