@@ -18,35 +18,54 @@ struct Pool {
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
     // Shared with the workers through GCC's __atomic builtins (no <atomic>, no intrinsics
-    // header: each costs a generated module parse time). A job is cut into chunks that
-    // every thread claims in turn, the caller too: a worker slow to wake up (it sleeps after
-    // SPIN_CYCLES) leaves its chunks to the caller instead of making it wait.
+    // header: each costs a generated module parse time). A job is cut into chunks, the
+    // caller runs some too, and a worker slow to wake up (it sleeps after SPIN_CYCLES)
+    // leaves its chunks to the others instead of making the caller wait.
     // The job, read by every thread; then the counters they write, each on a cache line of
     // its own (a write to a line invalidates it in the other core).
     fn_t fn = nullptr;
     void* ctx = nullptr;
     npy_intp count = 0, align = 1;
-    int chunks = 1;
+    int chunks = 1, per = 1;    // chunks, and how many each thread owns
     int workers = 0;            // started
     bool busy = false;
     alignas(64) uint64_t epoch = 0;     // job number (the workers' wake-up signal)
-    alignas(64) uint64_t ticket = 0;    // job number << 32 | next chunk to claim
     alignas(64) int done = 0;           // chunks finished
     alignas(64) int err = 0;            // their error bits
+    // Thread i (the caller is 0) owns chunks [i * per, (i + 1) * per): the same part of the
+    // arrays on every call, so each core finds its part in its own cache (claimed first
+    // come, first served, 2*a+3*b at 1e5 float32 took 11 us instead of 8). A thread whose
+    // own chunks are done takes the others' from their far end. Each range is one word,
+    // job << 40 | next << 20 | end, on a cache line of its own.
+    struct alignas(64) Range { uint64_t w; };
+    Range ranges[MAXW + 1];
 
-    // Claim and run chunks of job `job` until none is left.
-    void work(uint64_t job) {
-        uint64_t t = __atomic_load_n(&ticket, __ATOMIC_ACQUIRE);
-        while ((t >> 32) == (job & 0xffffffffu) && (int)(t & 0xffffffffu) < chunks) {
-            if (!__atomic_compare_exchange_n(&ticket, &t, t + 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
-            const npy_intp k = (npy_intp)(t & 0xffffffffu);
-            const npy_intp lo = count * k / chunks / align * align;
-            const npy_intp hi = k == chunks - 1 ? count : count * (k + 1) / chunks / align * align;
-            const int e = lo < hi ? fn(ctx, lo, hi) : 0;
-            if (e) __atomic_or_fetch(&err, e, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&done, 1, __ATOMIC_RELEASE);
-            t = __atomic_load_n(&ticket, __ATOMIC_ACQUIRE);
+    // Take a chunk of job `job` from thread i's range (its next one when `own`, else its
+    // last); -1 when none is left.
+    int take(int i, uint64_t job, bool own) {
+        uint64_t r = __atomic_load_n(&ranges[i].w, __ATOMIC_ACQUIRE);
+        for (;;) {
+            const int next = (int)(r >> 20 & 0xfffff), end = (int)(r & 0xfffff);
+            if ((r >> 40) != (job & 0xffffff) || next >= end) return -1;
+            const uint64_t to = own ? r + (1ull << 20) : r - 1;
+            if (__atomic_compare_exchange_n(&ranges[i].w, &r, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return own ? next : end - 1;
         }
+    }
+    void run_chunk(int k) {
+        const npy_intp lo = count * k / chunks / align * align;
+        const npy_intp hi = k == chunks - 1 ? count : count * (k + 1) / chunks / align * align;
+        const int e = lo < hi ? fn(ctx, lo, hi) : 0;
+        if (e) __atomic_or_fetch(&err, e, __ATOMIC_RELAXED);
+    }
+    // Thread `self` runs its own chunks of job `job`, then whatever the others left.
+    void work(uint64_t job, int self) {
+        const int n = workers + 1;
+        int ran = 0;
+        for (int k; (k = take(self, job, true)) >= 0; ran++) run_chunk(k);
+        for (int j = 1; j < n; j++)
+            for (int k; (k = take((self + j) % n, job, false)) >= 0; ran++) run_chunk(k);
+        if (ran) __atomic_add_fetch(&done, ran, __ATOMIC_RELEASE);
     }
     static void* main_loop(void* arg);
     bool start(int want) {
@@ -56,10 +75,11 @@ struct Pool {
             pthread_attr_init(&attr);
             pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
             // The job the worker has seen: the one posted next, maybe before it runs, is its first.
-            void** arg = new (std::nothrow) void*[2];
+            void** arg = new (std::nothrow) void*[3];
             if (!arg) break;
             arg[0] = this;
             arg[1] = (void*)(uintptr_t)__atomic_load_n(&epoch, __ATOMIC_ACQUIRE);
+            arg[2] = (void*)(uintptr_t)(workers + 1);
             int rc = pthread_create(&t, &attr, main_loop, arg);
             pthread_attr_destroy(&attr);
             if (rc != 0) { delete[] arg; break; }
@@ -76,17 +96,22 @@ struct Pool {
             return f(c, 0, n);
         if (!start(threads - 1)) { __atomic_store_n(&busy, false, __ATOMIC_RELEASE); return f(c, 0, n); }
         fn = f; ctx = c; count = n; align = al;
-        chunks = (workers + 1) * CHUNKS_PER_THREAD;
-        if (chunks > max_chunks) chunks = max_chunks;
+        const int nt = workers + 1;
+        per = max_chunks < nt * CHUNKS_PER_THREAD ? (max_chunks + nt - 1) / nt : CHUNKS_PER_THREAD;
+        chunks = nt * per < max_chunks ? nt * per : max_chunks;
         done = 0;
         err = 0;
         const uint64_t job = epoch + 1;
-        __atomic_store_n(&ticket, (job & 0xffffffffu) << 32, __ATOMIC_RELEASE);
+        for (int i = 0; i < nt; i++) {
+            const uint64_t lo = (uint64_t)(i * per < chunks ? i * per : chunks);
+            const uint64_t hi = (uint64_t)((i + 1) * per < chunks ? (i + 1) * per : chunks);
+            __atomic_store_n(&ranges[i].w, (job & 0xffffff) << 40 | lo << 20 | hi, __ATOMIC_RELEASE);
+        }
         pthread_mutex_lock(&mu);
         __atomic_store_n(&epoch, job, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&cv);
         pthread_mutex_unlock(&mu);
-        work(job);
+        work(job, 0);
         while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < chunks) __builtin_ia32_pause();
         const int e = err;
         __atomic_store_n(&busy, false, __ATOMIC_RELEASE);
@@ -97,6 +122,7 @@ struct Pool {
 inline void* Pool::main_loop(void* arg) {
     Pool* P = (Pool*)((void**)arg)[0];
     uint64_t seen = (uint64_t)(uintptr_t)((void**)arg)[1];
+    const int self = (int)(uintptr_t)((void**)arg)[2];
     delete[] (void**)arg;
     for (;;) {
         uint64_t e = seen;
@@ -109,7 +135,7 @@ inline void* Pool::main_loop(void* arg) {
             pthread_mutex_unlock(&P->mu);
         }
         seen = e;
-        P->work(e);
+        P->work(e, self);
     }
     return nullptr;
 }
