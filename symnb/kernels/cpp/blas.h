@@ -56,12 +56,49 @@ struct NoGil {
     ~NoGil() { if (s) PyEval_RestoreThread(s); }
 };
 
-// OpenBLAS runs a product of fewer than 4 * 65536 multiply-adds on one thread, and on two
-// cores threads a skinny one (60 x 784 by 784 x 10) at no gain; those from 64k to twice
-// that bound are split here between our threads instead, each part then below the bound.
+// OpenBLAS's thread count (NumPy's OpenBLAS, one per process), set at load where it can be:
+// set/get, and a lock, a depth and the saved count shared by every generated module.
+struct BlasThreads {
+    void (*set)(int) = nullptr;
+    int (*get)() = nullptr;
+    int64_t* state = nullptr;   // [lock, depth, saved]
+    void lock() { int64_t z; while (z = 0, !__atomic_compare_exchange_n(&state[0], &z, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) __builtin_ia32_pause(); }
+    void unlock() { __atomic_store_n(&state[0], 0, __ATOMIC_RELEASE); }
+};
+static BlasThreads blas_threads;
+
+// OpenBLAS on one thread while a product is split between our threads (the way out of two
+// pools on the same cores): after a threaded product its workers spin for about 0.1 s,
+// slowing the loops that follow. In 1000 RBM Gibbs steps the sigmoid and Bernoulli nodes
+// took 1.5 times as long next to them. The first caller in saves the count, the last
+// out restores it (a NumPy product in another thread meanwhile runs on one thread).
+struct OneBlasThread {
+    const bool on;
+    explicit OneBlasThread(bool needed) : on(needed && blas_threads.set != nullptr) {
+        if (!on) return;
+        blas_threads.lock();
+        if (blas_threads.state[1]++ == 0) {
+            blas_threads.state[2] = blas_threads.get();
+            if (blas_threads.state[2] != 1) blas_threads.set(1);
+        }
+        blas_threads.unlock();
+    }
+    ~OneBlasThread() {
+        if (!on) return;
+        blas_threads.lock();
+        if (--blas_threads.state[1] == 0 && blas_threads.state[2] != 1) blas_threads.set((int)blas_threads.state[2]);
+        blas_threads.unlock();
+    }
+};
+
+// Products of 64k multiply-adds or more are split between our threads, each part on one
+// OpenBLAS thread. Where OpenBLAS's thread count cannot be set, only those below its own
+// threading bound (4 * 65536; on two cores it threads a skinny 60 x 784 by 784 x 10 at no
+// gain) are, each part then below the bound.
 static inline int split_parts(npy_intp M, npy_intp N, npy_intp K) {
     const double mnk = (double)M * N * K;
-    if (n_threads < 2 || mnk < 65536.0 || mnk >= 262144.0 * n_threads || (M < 16 && N < 16)) return 1;
+    if (n_threads < 2 || mnk < 65536.0 || (M < 16 && N < 16)) return 1;
+    if (!blas_threads.set && mnk >= 262144.0 * n_threads) return 1;
     return n_threads;
 }
 
@@ -143,6 +180,7 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
         }
         return 0;
     };
+    OneBlasThread one((double)M * N * K > 262144.0 * parts);   // else each part is on one thread anyway
     run_spans(parts, true, 1, block);
     return 0;
 }

@@ -224,14 +224,19 @@ static PyObject* bind(const Info& I, PyObject* args) {
     Py_RETURN_NONE;
 }
 
-// set_runtime((dgemm, sgemm, dgemv, sgemv, ddot, sdot), fortran, np.add, (log, cos, sin), threads)
+// set_runtime((dgemm, sgemm, dgemv, sgemv, ddot, sdot), fortran, (set_num_threads,
+// get_num_threads, shared state) or zeros, np.add, (log, cos, sin), threads)
 static PyObject* set_runtime(PyObject*, PyObject* args) {
-    unsigned long long p[6];
+    unsigned long long p[6], t[3];
     PyObject *add, *ufuncs;
     int fortran, threads;
-    if (!PyArg_ParseTuple(args, "(KKKKKK)pOO!i", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &fortran, &add,
-                          &PyTuple_Type, &ufuncs, &threads))
+    if (!PyArg_ParseTuple(args, "(KKKKKK)p(KKK)OO!i", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &fortran, &t[0],
+                          &t[1], &t[2], &add, &PyTuple_Type, &ufuncs, &threads))
         return NULL;
+    const bool counted = t[0] && t[1] && t[2];
+    blas_threads.set = counted ? (void (*)(int))t[0] : nullptr;
+    blas_threads.get = counted ? (int (*)())t[1] : nullptr;
+    blas_threads.state = counted ? (int64_t*)t[2] : nullptr;
     Blas<double>::gemm_p = (void*)p[0]; Blas<float>::gemm_p = (void*)p[1];
     Blas<double>::gemv_p = (void*)p[2]; Blas<float>::gemv_p = (void*)p[3];
     Blas<double>::dot_p = (void*)p[4]; Blas<float>::dot_p = (void*)p[5];
@@ -267,7 +272,7 @@ static PyMethodDef symnb_methods[] = {
     {"call", (PyCFunction)(void (*)(void))symnb_call, METH_FASTCALL, "call(state, *args): sn.Function's call"},
     {"new_state", symnb_new_state, METH_VARARGS, "new_state(consts, fallbacks, wheres, labels, retry)"},
     {"bind", symnb_bind, METH_VARARGS, "bind(state, containers, n_out, single, targets, shapes)"},
-    {"set_runtime", symnb::set_runtime, METH_VARARGS, "set_runtime(blas, fortran, add, ufuncs, threads)"},
+    {"set_runtime", symnb::set_runtime, METH_VARARGS, "set_runtime(blas, fortran, blas_threads, add, ufuncs, threads)"},
     {NULL, NULL, 0, NULL}};
 static struct PyModuleDef symnb_module = {PyModuleDef_HEAD_INIT, SYMNB_STR(SYMNB_MODULE), NULL, -1, symnb_methods};
 PyMODINIT_FUNC SYMNB_CAT(PyInit_, SYMNB_MODULE)(void) {

@@ -25,29 +25,42 @@ class Retry(TypeError):
     user sees: sn.Function converts them with TensorType.filter and calls again)."""
 
 
+# What every generated module shares about OpenBLAS's thread count: a lock, how many
+# products hold it at one thread, the count to restore (blas.h, OneBlasThread).
+_BLAS_THREAD_STATE = (ctypes.c_int64 * 3)()
+
+
 @lru_cache(maxsize=1)
 def blas_pointers() -> tuple:
-    """((dgemm, sgemm, dgemv, sgemv, ddot, sdot) addresses, fortran).
+    """((dgemm, sgemm, dgemv, sgemv, ddot, sdot) addresses, fortran, (set_num_threads,
+    get_num_threads, shared state) addresses or zeros).
 
     cblas from the OpenBLAS bundled with NumPy (one thread pool shared with NumPy: two
     pools spinning against each other cost 2-3x), else the Fortran BLAS capsules of
-    scipy.linalg.cython_blas."""
+    scipy.linalg.cython_blas. OpenBLAS's thread-count functions let a product split between
+    symnb's threads run each part on one OpenBLAS thread."""
     libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libdir, "libscipy_openblas*.so"))):
         lib = ctypes.CDLL(path)
         suffix = "64_" if "64" in os.path.basename(path) else ""
         try:
-            return tuple(ctypes.cast(getattr(lib, f"scipy_cblas_{s}{suffix}"), ctypes.c_void_p).value
-                         for s in BLAS_SYMBOLS), False
+            pointers = tuple(ctypes.cast(getattr(lib, f"scipy_cblas_{s}{suffix}"), ctypes.c_void_p).value
+                             for s in BLAS_SYMBOLS)
         except AttributeError:
             continue
+        try:
+            threads = tuple(ctypes.cast(getattr(lib, f"scipy_openblas_{s}_num_threads{suffix}"), ctypes.c_void_p).value
+                            for s in ("set", "get")) + (ctypes.addressof(_BLAS_THREAD_STATE),)
+        except AttributeError:
+            threads = (0, 0, 0)
+        return pointers, False, threads
     from scipy.linalg import cython_blas
     get = ctypes.pythonapi.PyCapsule_GetPointer
     get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
     caps = [cython_blas.__pyx_capi__[s] for s in BLAS_SYMBOLS]
-    return tuple(get(c, get_name(c)) for c in caps), True
+    return tuple(get(c, get_name(c)) for c in caps), True, (0, 0, 0)
 
 
 def usable_cores() -> int:
@@ -70,8 +83,8 @@ def _fallback(node):
 def load(source: str):
     """The compiled module for `source`, set up to run (BLAS, NumPy functions, threads)."""
     module = compile_module(source)
-    pointers, fortran = blas_pointers()
-    module.set_runtime(pointers, fortran, np.add, (np.log, np.cos, np.sin), usable_cores())
+    pointers, fortran, threads = blas_pointers()
+    module.set_runtime(pointers, fortran, threads, np.add, (np.log, np.cos, np.sin), usable_cores())
     return module
 
 

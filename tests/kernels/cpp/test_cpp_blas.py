@@ -120,7 +120,7 @@ def test_batched_matmul_with_broadcast_batch_axes():
 
 
 def test_the_fortran_blas_fallback_gives_the_same_products():
-    pointers, fortran = program.blas_pointers()
+    pointers, fortran, threads = program.blas_pointers()
     assert not fortran, "NumPy's bundled OpenBLAS should be found"
     A, B = st.dmatrices("A", "B")
     v = st.dvector("v")
@@ -138,10 +138,10 @@ def test_the_fortran_blas_fallback_gives_the_same_products():
     caps = [cython_blas.__pyx_capi__[s] for s in program.BLAS_SYMBOLS]
     module = f.program.module
     try:
-        module.set_runtime(tuple(get(c, name(c)) for c in caps), True, np.add, (np.log, np.cos, np.sin), 1)
+        module.set_runtime(tuple(get(c, name(c)) for c in caps), True, (0, 0, 0), np.add, (np.log, np.cos, np.sin), 1)
         got = f(*args)
     finally:
-        module.set_runtime(pointers, False, np.add, (np.log, np.cos, np.sin), program.usable_cores())
+        module.set_runtime(pointers, False, threads, np.add, (np.log, np.cos, np.sin), program.usable_cores())
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-13)
 

@@ -93,3 +93,39 @@ def test_thread_count_from_the_environment(monkeypatch):
     assert usable_cores() == 1
     monkeypatch.setenv("SYMNB_NUM_THREADS", "nonsense")
     assert usable_cores() >= 1
+
+
+def test_split_products_leave_openblas_thread_count_as_they_found_it():
+    """A split product runs each part on one OpenBLAS thread (blas.h, OneBlasThread): the
+    count NumPy's OpenBLAS had comes back after every call, also with four threads at once."""
+    import ctypes
+    from symnb.kernels.cpp import program
+    set_addr, get_addr, state_addr = program.blas_pointers()[2]
+    if not set_addr:
+        pytest.skip("NumPy's OpenBLAS thread count cannot be set here")
+    get = ctypes.CFUNCTYPE(ctypes.c_int)(get_addr)
+    set_ = ctypes.CFUNCTYPE(None, ctypes.c_int)(set_addr)
+    state = (ctypes.c_int64 * 3).from_address(state_addr)
+    X, W = st.dmatrices("X", "W")
+    f = sn.function([X, W], st.dot(X, W) * 2, backend="cpp")
+    rng = np.random.default_rng(4)
+    args = [rng.random((200, 300)), rng.random((300, 200))]
+    before = get()
+    try:
+        for count in (3, 1, before):
+            set_(count)
+            np.testing.assert_allclose(f(*args), args[0] @ args[1] * 2, rtol=1e-12)
+            assert get() == count and state[1] == 0
+
+        def calls():
+            for _ in range(50):
+                f(*args)
+
+        threads = [threading.Thread(target=calls) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert get() == before and state[1] == 0 and state[0] == 0
+    finally:
+        set_(before)
