@@ -159,9 +159,13 @@ class Apply:
     _interned: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
     def __new__(cls, op, inputs, out_types, trace=None):
-        key = (op, tuple(inputs))
+        # Keyed by the inputs' ids, not the inputs: a key holding them would keep a dropped
+        # node's inputs alive until its entry goes, so a dropped graph took one garbage
+        # collection per level to free (each node is a cycle with its outputs). An id is
+        # unique while its object lives, and a live node holds its inputs.
+        key = (op, tuple(map(id, inputs)))
         node = cls._interned.get(key)
-        if node is not None:
+        if node is not None and all(a is b for a, b in zip(node.inputs, inputs)):
             return node
         node = object.__new__(cls)
         node.op, node.inputs, node.trace = op, tuple(inputs), trace

@@ -18,6 +18,30 @@ def test_hash_consing_merges_identical_nodes():
     assert Constant(np.float32(2.0)) is not Constant(np.float64(2.0))
 
 
+def test_a_dropped_graph_is_freed_by_one_garbage_collection():
+    """Hash-consing keeps no node alive: a graph the user drops goes in one collection,
+    however deep (its keys once held each node's inputs until the node above was gone)."""
+    import gc
+    import weakref
+
+    def built(make):
+        x = st.dvector("x")
+        out = make(x)
+        return weakref.ref(x), weakref.ref(out.owner)
+
+    makes = [lambda x: x.sum() - 1.0, lambda x: x.sum() * 2,
+             lambda x: st.tanh(st.exp((x + 1).sum() * 2 - 3)) + x.mean()]
+    deep = st.dvector("d")
+    for _ in range(50):
+        deep = st.exp(deep.sum() * deep)
+    refs = [built(m) for m in makes]
+    chain = weakref.ref(deep.owner)
+    del deep
+    gc.collect()
+    assert [(rx() is None, rn() is None) for rx, rn in refs] == [(True, True)] * len(refs)
+    assert chain() is None
+
+
 def test_toposort_orders_dependencies_and_visits_once():
     x = st.dscalar("x")
     e = st.exp(x)
