@@ -225,14 +225,15 @@ static PyObject* bind(const Info& I, PyObject* args) {
 }
 
 // set_runtime((dgemm, sgemm, dgemv, sgemv, ddot, sdot), fortran, (set_num_threads,
-// get_num_threads, shared state) or zeros, np.add, (log, cos, sin), threads)
+// get_num_threads, shared state) or zeros, np.add, (log, cos, sin), threads, pool slot)
 static PyObject* set_runtime(PyObject*, PyObject* args) {
-    unsigned long long p[6], t[3];
+    unsigned long long p[6], t[3], slot = 0;
     PyObject *add, *ufuncs;
     int fortran, threads;
-    if (!PyArg_ParseTuple(args, "(KKKKKK)p(KKK)OO!i", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &fortran, &t[0],
-                          &t[1], &t[2], &add, &PyTuple_Type, &ufuncs, &threads))
+    if (!PyArg_ParseTuple(args, "(KKKKKK)p(KKK)OO!i|K", &p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &fortran, &t[0],
+                          &t[1], &t[2], &add, &PyTuple_Type, &ufuncs, &threads, &slot))
         return NULL;
+    if (slot) share_pool((int64_t*)slot);
     const bool counted = t[0] && t[1] && t[2];
     blas_threads.set = counted ? (void (*)(int))t[0] : nullptr;
     blas_threads.get = counted ? (int (*)())t[1] : nullptr;
@@ -272,7 +273,7 @@ static PyMethodDef symnb_methods[] = {
     {"call", (PyCFunction)(void (*)(void))symnb_call, METH_FASTCALL, "call(state, *args): sn.Function's call"},
     {"new_state", symnb_new_state, METH_VARARGS, "new_state(consts, fallbacks, wheres, labels, retry)"},
     {"bind", symnb_bind, METH_VARARGS, "bind(state, containers, n_out, single, targets, shapes)"},
-    {"set_runtime", symnb::set_runtime, METH_VARARGS, "set_runtime(blas, fortran, blas_threads, add, ufuncs, threads)"},
+    {"set_runtime", symnb::set_runtime, METH_VARARGS, "set_runtime(blas, fortran, blas_threads, add, ufuncs, threads, pool_slot=0)"},
     {NULL, NULL, 0, NULL}};
 static struct PyModuleDef symnb_module = {PyModuleDef_HEAD_INIT, SYMNB_STR(SYMNB_MODULE), NULL, -1, symnb_methods};
 PyMODINIT_FUNC SYMNB_CAT(PyInit_, SYMNB_MODULE)(void) {

@@ -28,6 +28,9 @@ class Retry(TypeError):
 # What every generated module shares about OpenBLAS's thread count: a lock, how many
 # products hold it at one thread, the count to restore (blas.h, OneBlasThread).
 _BLAS_THREAD_STATE = (ctypes.c_int64 * 3)()
+# The process's worker pool: the first module loaded publishes its own, the others use it
+# (pool.h, share_pool).
+_POOL_SLOT = (ctypes.c_int64 * 2)()
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +87,8 @@ def load(source: str):
     """The compiled module for `source`, set up to run (BLAS, NumPy functions, threads)."""
     module = compile_module(source)
     pointers, fortran, threads = blas_pointers()
-    module.set_runtime(pointers, fortran, threads, np.add, (np.log, np.cos, np.sin), usable_cores())
+    module.set_runtime(pointers, fortran, threads, np.add, (np.log, np.cos, np.sin), usable_cores(),
+                       ctypes.addressof(_POOL_SLOT))
     return module
 
 

@@ -129,3 +129,20 @@ def test_split_products_leave_openblas_thread_count_as_they_found_it():
         assert get() == before and state[1] == 0 and state[0] == 0
     finally:
         set_(before)
+
+
+def test_functions_share_one_worker_pool():
+    """Every module uses the first loaded module's workers (pool.h, share_pool): compiling
+    and calling more threaded functions starts no more threads."""
+    import os
+    from symnb.kernels.cpp.program import usable_cores
+    if usable_cores() < 2 or not os.path.isdir("/proc/self/task"):
+        pytest.skip("needs two cores and /proc")
+    a = st.dvector("a")
+    big = np.random.default_rng(5).random(400_000)
+    fns = [sn.function([a], st.exp(a) * k + a, backend="cpp") for k in (2.0, 3.0, 4.0, 5.0)]
+    fns[0](big)
+    threads = len(os.listdir("/proc/self/task"))
+    for k, f in zip((2.0, 3.0, 4.0, 5.0), fns):
+        np.testing.assert_allclose(f(big), np.exp(big) * k + big, rtol=1e-12)
+    assert len(os.listdir("/proc/self/task")) == threads
