@@ -146,3 +146,18 @@ def test_functions_share_one_worker_pool():
     for k, f in zip((2.0, 3.0, 4.0, 5.0), fns):
         np.testing.assert_allclose(f(big), np.exp(big) * k + big, rtol=1e-12)
     assert len(os.listdir("/proc/self/task")) == threads
+
+
+def test_products_split_along_k_accumulate_into_kept_values():
+    """A small result with a long K is split along K (blas.h): the parts' sums are added to
+    the accumulator's own scaled values (an in-place update) and to fresh outputs alike."""
+    A, B = st.dmatrices("A", "B")
+    rng = np.random.default_rng(6)
+    W0 = rng.random((60, 10))
+    W = sn.shared(W0.copy(), name="W")
+    f = sn.function([A, B], st.dot(A, B), updates=[(W, 0.5 * W - 0.1 * st.dot(A, B))], backend="cpp")
+    a, b = rng.random((60, 785)), rng.random((785, 10))
+    for step in range(3):
+        want_out, want_w = a @ b, 0.5 * W.get_value() - 0.1 * (a @ b)
+        np.testing.assert_allclose(f(a, b), want_out, rtol=1e-12)
+        np.testing.assert_allclose(W.get_value(), want_w, rtol=1e-12)
