@@ -59,7 +59,7 @@ struct Pool {
         if (e) __atomic_or_fetch(&err, e, __ATOMIC_RELAXED);
     }
     // Thread `self` runs its own chunks of job `job`, then whatever the others left.
-    void work(uint64_t job, int self) {
+    __attribute__((noinline)) void work(uint64_t job, int self) {
         const int n = workers + 1;
         int ran = 0;
         for (int k; (k = take(self, job, true)) >= 0; ran++) run_chunk(k);
@@ -68,7 +68,7 @@ struct Pool {
         if (ran) __atomic_add_fetch(&done, ran, __ATOMIC_RELEASE);
     }
     static void* main_loop(void* arg);
-    bool start(int want) {
+    __attribute__((noinline)) bool start(int want) {
         while (workers < want && workers < MAXW) {
             pthread_t t;
             pthread_attr_t attr;
@@ -89,7 +89,7 @@ struct Pool {
     }
     // f(ctx, lo, hi) over [0, count) in chunks; the error bits of every chunk. One job at a
     // time: a second caller (another Python thread while the GIL is released) runs alone.
-    int run(fn_t f, void* c, npy_intp n, npy_intp al, int threads, int max_chunks) {
+    __attribute__((noinline)) int run(fn_t f, void* c, npy_intp n, npy_intp al, int threads, int max_chunks) {
         bool expected = false;
         if (threads < 2 || !__atomic_compare_exchange_n(&busy, &expected, true, false, __ATOMIC_ACQUIRE,
                                                          __ATOMIC_RELAXED))
