@@ -231,7 +231,7 @@ template <class T> static int scatter(State* S, int node, Arr* out, int n, Arr* 
 // accumulate, as np.add.at).
 static int inc_subtensor(State* S, int node, Arr* out, Arr* x, Arr* y, bool set, bool advanced, int n_idx,
                          const int64_t* spec, Arr* const* syms) {
-    if (out != x && PyArray_CopyInto(out, x) < 0) return refail(S, node);
+    if (out != x && copy_into(out, x) < 0) return refail(S, node);
     if (advanced) {
         Ref key(index_tuple(n_idx, spec, syms));
         if (!key.p) return refail(S, node);
@@ -244,7 +244,7 @@ static int inc_subtensor(State* S, int node, Arr* out, Arr* x, Arr* y, bool set,
     }
     Ref part(subtensor(S, node, out, n_idx, spec, syms));
     if (!part.p) return -1;
-    if (set) { if (PyArray_CopyInto(part.a(), y) < 0) return refail(S, node); }
+    if (set) { if (copy_into(part.a(), y) < 0) return refail(S, node); }
     else {
         Ref r(PyNumber_InPlaceAdd(part.p, (PyObject*)y));
         if (!r.p) return refail(S, node);
@@ -278,7 +278,7 @@ static int alloc(State* S, int node, Arr* out, Arr* value, const bool* bcast) {
         for (npy_intp i = 0; i < n; i++) memcpy(o + i * item, src, item);
         return 0;
     }
-    return PyArray_CopyInto(out, value) < 0 ? refail(S, node) : 0;
+    return copy_into(out, value) < 0 ? refail(S, node) : 0;
 }
 
 // concatenate: out's slabs along `axis` receive the inputs in turn (cast to out's dtype).
@@ -291,7 +291,7 @@ static int join(State* S, int node, Arr* out, int n, Arr* const* xs, int axis) {
         memcpy(dims, PyArray_DIMS(out), nd * sizeof(npy_intp));
         dims[axis] = len;
         Ref slab(view(out, nd, dims, PyArray_STRIDES(out), PyArray_BYTES(out) + at * PyArray_STRIDE(out, axis)));
-        if (!slab.p || PyArray_CopyInto(slab.a(), xs[k]) < 0) return refail(S, node);
+        if (!slab.p || copy_into(slab.a(), xs[k]) < 0) return refail(S, node);
         at += len;
     }
     return 0;

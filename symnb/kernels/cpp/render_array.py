@@ -86,7 +86,7 @@ def inc_subtensor(c):
     return "\n".join(lines + [
         "npy_intp L[1]; int rc = 1;",
         f"if (points({len(op.idx)}, syms, L)) {{",
-        f"    if (PyArray_CopyInto({c.outs[0]}, {c.ins[0]}) < 0) {c.fail()}",
+        f"    if (copy_into({c.outs[0]}, {c.ins[0]}) < 0) {c.fail()}",
         f"    rc = scatter<{T}>(S, {c.k}, {c.outs[0]}, {len(op.idx)}, syms, {c.ins[1]}, {set_});",
         "    if (rc < 0) return -1;",
         "}",

@@ -90,7 +90,7 @@ def scaled_product(c):
     out = c.outs[0]
     own = "\n".join([
         c.buffer(0, nd, f"PyArray_DIMS({C})"),
-        f"if (PyArray_CopyInto({out}, {C}) < 0) {c.fail()}"])
+        f"if (copy_into({out}, {C}) < 0) {c.fail()}"])
     if node.op.destroy_map:
         own = (f"if ({c.may_destroy(0)} && PyArray_IS_C_CONTIGUOUS({C}) && !overlap({C}, {A}) && "
                f"!overlap({C}, {B})) {{ {out} = {C}; Py_INCREF({C}); }}\nelse {{\n{own}\n}}")
