@@ -19,6 +19,7 @@ from .scalar import CTYPE, is_checked, literal
 
 MAX_OPERANDS = 64
 CHUNK = 128        # elements per buffered block of a strided row
+TILE = 256         # elements per block of whole short rows (tiled)
 # Calls that scalar.h declares SIMD (glibc's vector math), and the helpers built on them.
 VECTOR_MATH = re.compile(r"\b(exp|log|sin|cos|tan|expm1|log1p|log2|log10|exp2|sinh|cosh|tanh|asin|acos|atan|asinh|"
                          r"acosh|atanh|erf|erfc|pow|sigmoid|softplus)f?\(")
@@ -175,21 +176,14 @@ class Loop:
         """Broadcasting and views: the kernel on each row of the output where every operand
         is unit-stride along it, else on chunks of the row with the other operands copied
         into small buffers (operands that stretch along it are filled, outputs copied back),
-        so the arithmetic still vectorizes. Short rows of a loop that calls vector math go G
-        at a time through the buffers: one vector loop over G * len elements instead of G
-        loops that are mostly remainder, each remainder element a scalar call."""
-        c, n_in, n_out = self.c, len(self.ins), len(self.OT)
+        so the arithmetic still vectorizes. Short rows go in blocks of whole rows where their
+        operands allow (tiled)."""
+        c, n_in = self.c, len(self.ins)
         scalar = [self._scalar(i) for i in range(n_in)]
         direct = " && ".join([f"it.inner[{i}] == sizeof({t})" for i, t in enumerate(self.T) if not scalar[i]]
                              + [f"it.inner[{n_in + k}] == sizeof({t})" for k, t in enumerate(self.OT)]) or "1"
         decls = " ".join([f"{t} g{i}[{CHUNK}];" for i, t in enumerate(self.T) if not scalar[i]]
                          + [f"{t} s{k}[{CHUNK}];" for k, t in enumerate(self.OT)])
-        # Group: every non-scalar operand gathered, every output through its buffer.
-        group_args = [f"(const {t}*)p[{i}]" if scalar[i] else f"g{i}" for i, t in enumerate(self.T)]
-        group_args += [f"s{k}" for k in range(n_out)]
-        gather = " ".join(f"gather_row(g{i} + at, p[{i}], 0, len, it.inner[{i}]);" for i in range(n_in) if not scalar[i])
-        keep = " ".join(f"outp[q][{k}] = p[{n_in + k}];" for k in range(n_out))
-        back = " ".join(f"scatter_row(s{k} + at, outp[q][{k}], 0, len, it.inner[{n_in + k}]);" for k in range(n_out))
         # Chunk of one row: unit-stride operands in place, the others through the buffers.
         pick = [f"(const {t}*)p[{i}]" if scalar[i] else
                 f"(it.inner[{i}] == sizeof({t}) ? (const {t}*)p[{i}] + j0 : "
@@ -202,22 +196,13 @@ class Loop:
             f"Arr* ops[] = {{{', '.join(self.ins + c.outs)}}};",
             f"Strided it; it.init({self.nd}, dims, {self.nops}, ops);",
             "const npy_intp rows = it.rows, len = it.len;",
+            self.tiled(),
+            "else {",
             f"const npy_intp step = ({direct}) ? len : {CHUNK};",
-            f"const npy_intp G = {int(self.calls_vector_math())} && len <= {CHUNK // 4} ? {CHUNK} / len : 1, "
-            "groups = (rows + G - 1) / G;",
             f"auto span = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) -> int {{ int err = 0; "
             f"char* p[{self.nops}];",
             "for (npy_intp r = lo; r < hi; r++) {",
             f"    {decls}",
-            "    if (G > 1) {",
-            f"        const npy_intp nr = rows - r * G < G ? rows - r * G : G; npy_intp idx[NPY_MAXDIMS]; "
-            f"char* outp[{CHUNK}][{n_out}];",
-            "        it.seek(r * G, idx, p);",
-            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len, it.next(idx, p)) {{ {gather} {keep} }}",
-            f"        err |= kern(0, nr * len, {', '.join(group_args)});",
-            f"        for (npy_intp q = 0, at = 0; q < nr; q++, at += len) {{ {back} }}",
-            "        continue;",
-            "    }",
             "    it.row(r, p);",
             "    for (npy_intp j0 = 0; j0 < len; j0 += step) {",
             "        const npy_intp cnt = len - j0 < step ? len - j0 : step;",
@@ -226,7 +211,40 @@ class Loop:
             "    }",
             "}",
             "return err; };",
-            f"err |= run_spans(groups, {self.parallel()} && groups > 1, 1, span);"])
+            f"err |= run_spans(rows, {self.parallel()} && rows > 1, 1, span);",
+            "}"])
+
+    def tiled(self) -> str:
+        """Short rows (a bias over 10 classes) in blocks of whole rows, one kernel call per
+        TILE elements instead of one per row: full-size operands in place, an operand that
+        is one row repeated copied into a block once, one value per row spread over it per
+        block. The `if` of the rows path: it applies when every operand is one of those and
+        the outputs are C-contiguous."""
+        c, n_in = self.c, len(self.ins)
+        arrays = [i for i in range(n_in) if not self._scalar(i)]
+        kinds = " ".join(f"const int k{i} = tile_kind({self.ins[i]}, n, rows, len, it.inner[{i}], sizeof({self.T[i]}));"
+                         for i in arrays)
+        ok = " && ".join([f"k{i} < 3" for i in arrays] + [f"PyArray_IS_C_CONTIGUOUS({o})" for o in c.outs])
+        data = [f"(const {t}*)PyArray_DATA({x})" for x, t in zip(self.ins, self.T)]
+        decls = " ".join(f"{self.T[i]} t{i}[{TILE}];" for i in arrays)
+        once = " ".join(f"if (k{i} == 1) tile_row(t{i}, {data[i]}, len, G);" for i in arrays)
+        per_block = " ".join(f"if (k{i} == 2) tile_col(t{i}, {data[i]} + r0, len, nr);" for i in arrays)
+        args = [f"(k{i} ? t{i} : {data[i]} + r0 * len)" if i in arrays else data[i] for i in range(n_in)]
+        args += [f"({t}*)PyArray_DATA({o}) + r0 * len" for o, t in zip(c.outs, self.OT)]
+        return "\n".join([
+            f"{kinds}",
+            f"if (len <= {TILE // 4} && rows > 1 && {ok or '1'}) {{",
+            f"const npy_intp G = {TILE} / len, blocks = (rows + G - 1) / G;",
+            "auto tspan = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) -> int { int err = 0;",
+            f"    {decls} {once}",
+            "    for (npy_intp b = lo; b < hi; b++) {",
+            "        const npy_intp r0 = b * G, nr = rows - r0 < G ? rows - r0 : G;",
+            f"        {per_block}",
+            f"        err |= kern(0, nr * len, {', '.join(args)});",
+            "    }",
+            "return err; };",
+            f"err |= run_spans(blocks, {self.parallel()} && blocks > 1, 1, tspan);",
+            "}"])
 
 
 CODE = {Elemwise: render, Fused: render}

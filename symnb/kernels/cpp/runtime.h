@@ -293,6 +293,25 @@ static int broadcast(State* S, int node, int nd, npy_intp* out, int nin, Arr* co
 // where an operand stretches), length-1 axes dropped and contiguous runs merged; the last
 // axis is the inner loop, row(r) gives every operand's pointer at the start of row r.
 // Elements [j0, j0 + cnt) of a row with byte stride `inner` into the buffer g, and back.
+// How a loop over short rows reads an operand in blocks of whole rows (render_elemwise,
+// tiled): 0 the array itself (C-contiguous, full size), 1 one row repeated (a bias), 2 one
+// value per row (a keepdims sum), 3 not that way.
+static inline int tile_kind(Arr* a, npy_intp n, npy_intp rows, npy_intp len, npy_intp inner, npy_intp item) {
+    if (!PyArray_IS_C_CONTIGUOUS(a)) return 3;
+    const npy_intp size = PyArray_SIZE(a);
+    if (size == n) return 0;
+    if (size == len && inner == item) return 1;
+    if (size == rows && inner == 0) return 2;
+    return 3;
+}
+template <class T> __attribute__((noinline)) static void tile_row(T* t, const T* row, npy_intp len, npy_intp G) {
+    for (npy_intp q = 0; q < G; q++) memcpy(t + q * len, row, (size_t)len * sizeof(T));
+}
+template <class T> __attribute__((noinline)) static void tile_col(T* t, const T* col, npy_intp len, npy_intp nr) {
+    for (npy_intp q = 0; q < nr; q++)
+        for (npy_intp j = 0; j < len; j++) t[q * len + j] = col[q];
+}
+
 template <class T> __attribute__((noinline)) static void gather_row(T* g, const char* p, npy_intp j0, npy_intp cnt, npy_intp inner) {
     if (inner == (npy_intp)sizeof(T)) {
         const T* q = (const T*)p + j0;
@@ -358,14 +377,6 @@ struct Strided {
         }
     }
     void row(npy_intp r, char** p) const { npy_intp idx[NPY_MAXDIMS]; seek(r, idx, p); }
-    // From one row to the next without a division.
-    __attribute__((noinline)) void next(npy_intp* idx, char** p) const {
-        for (int a = nd - 1; a >= 0; a--) {
-            if (++idx[a] < dim[a]) { for (int k = 0; k < nops; k++) p[k] += st[k][a]; return; }
-            idx[a] = 0;
-            for (int k = 0; k < nops; k++) p[k] -= st[k][a] * (dim[a] - 1);
-        }
-    }
 };
 
 // ------------------------------------------------------------------------------ scalars

@@ -156,6 +156,32 @@ def test_broadcasting_strided_and_reversed_operands():
     compare([x, r, c, s], outs, [big.T, big.T[:1, ::-1], big.T[:, 3:4], 2.0], rtol=[0] * 5 + [1e-12])
 
 
+def test_short_rows_in_blocks_of_whole_rows():
+    """Rows of at most 64 elements go through the tiled path (render_elemwise.Loop.tiled): a
+    row repeated (a bias), a value per row (a keepdims sum), full-size operands, last
+    blocks of fewer rows, dimensions that collapse, and operands that rule it out."""
+    rng = np.random.default_rng(8)
+    x, y = st.dmatrices("x", "y")
+    b = st.dvector("b")
+    c = st.tensor("c", dtype="float64", shape=(None, 1))
+    outs = [x + b, x * c + y, st.exp(x) * (c * c + 1) + y * y, (x - c) / b, x + b * c]
+    for rows, cols in [(61, 10), (2, 64), (7, 1), (40_001, 10), (3, 65)]:
+        X, Y = rng.normal(size=(rows, cols)), rng.normal(size=(rows, cols))
+        B, C = rng.normal(size=cols) + 3, rng.normal(size=(rows, 1))
+        compare([x, y, b, c], outs, [X, Y, B, C], rtol=[0, 0, 1e-12, 0, 0])
+        compare([x, y, b, c], outs, [X, Y[::-1], B[::-1], C], rtol=[0, 0, 1e-12, 0, 0])
+    t3 = st.tensor3("t3")
+    m = st.dmatrix("m")
+    k = st.tensor("k", dtype="float64", shape=(None, None, 1))
+    col = st.tensor("col", dtype="float64", shape=(None, 1))
+    T = rng.normal(size=(5, 6, 10))
+    compare([t3, m, k, col], [t3 + m, t3 * k, t3 - col, t3 * k + m],
+            [T, rng.normal(size=(6, 10)), rng.normal(size=(5, 6, 1)), rng.normal(size=(6, 1))])
+    i, j = st.imatrix("i"), st.ivector("j")
+    compare([i, j], [i * j + 1, i // (j + 100)], [rng.integers(-50, 50, size=(33, 12)).astype("int32"),
+                                                   rng.integers(-50, 50, size=12).astype("int32")])
+
+
 def test_runtime_broadcasting_is_refused():
     x, y = st.dmatrices("x", "y")
     raises_alike([x, y], x + y, [np.ones((3, 4)), np.ones((1, 4))], ValueError)
