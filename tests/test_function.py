@@ -54,6 +54,23 @@ def test_python_scalars_and_lists_accepted_when_lossless(fn):
         fn([v32], v32 * 2)(np.array([1.0, 2.0]))
 
 
+def test_numpy_scalars_as_inputs(fn):
+    """NumPy scalars of the input's dtype go straight in (the C++ module takes them without
+    the conversion round trip); others follow the usual conversion rules."""
+    x, i, f32 = st.dscalar("x"), st.iscalar("i"), st.fscalar("f")
+    f = fn([x, i, f32], [x * 2, i + 1, f32 / 2])
+    for args in [(np.float64(1.5), np.int32(3), np.float32(0.5)), (1.5, 3, 0.5),
+                 (np.float32(1.5), np.int64(3), np.float32(0.5)), (np.array(1.5), np.int8(3), np.float16(0.5))]:
+        got = f(*args)
+        assert [g.dtype for g in got] == [np.float64, np.int32, np.float32]
+        assert [float(g) for g in got] == [3.0, 4.0, 0.25]
+    assert np.isnan(f(np.float64(np.nan), np.int32(0), np.float32(1))[0])
+    with pytest.raises(TypeError, match=r"input 1 \(i\)"):
+        f(np.float64(1), np.int64(2 ** 40), np.float32(1))
+    with pytest.raises(TypeError, match=r"input 2 \(f\)"):
+        f(np.float64(1), np.int32(2), np.float64(0.1))
+
+
 def test_keyword_arguments_by_name(fn):
     x, y = st.dscalars("x", "y")
     f = fn([x, y], x - y)

@@ -149,6 +149,14 @@ static int arg(PyObject* o, int typenum, int nd, const npy_intp* shape, Arr** ou
             *out = a;
             return 0;
         }
+        if (PyArray_IsScalar(o, Generic)) {     // np.float64(x) and the like, of the input's dtype
+            PyArray_Descr* d = PyArray_DescrFromScalar(o);
+            const bool same = d && same_dtype(d, typenum) && PyArray_ISNBO(d->byteorder);
+            Py_XDECREF(d);
+            if (!same) { PyErr_Clear(); return 1; }
+            *out = (Arr*)PyArray_FromScalar(o, NULL);
+            return *out ? 0 : -1;
+        }
         return 1;
     }
     Arr* a = (Arr*)o;
