@@ -152,6 +152,13 @@ def test_softmax(fn):
     verify(fn, ANY)
 
 
+@pytest.mark.parametrize("axis", [1, 0])
+def test_log_softmax_grad_op(axis):
+    """The node the specialize pass makes of log_softmax's gradient has a gradient too."""
+    from symnb.core.ops import LogSoftmaxGrad
+    verify(lambda g, z: LogSoftmaxGrad(axis)(g, st.log_softmax(z, axis=axis)), ANY, POS)
+
+
 def test_crossentropies():
     labels = np.array([0, 3, 1])
     onehot = np.eye(4)[labels]

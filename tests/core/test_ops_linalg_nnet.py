@@ -108,6 +108,19 @@ def test_softmax_and_log_softmax(axis, dtype):
           rtol=1e-5 if dtype == "float32" else 1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape,axis", [((4, 5), 1), ((4, 5), 0), ((2, 3, 4), 1), ((6,), 0)])
+def test_log_softmax_grad(shape, axis, dtype):
+    from symnb.core.ops import LogSoftmaxGrad
+    g, z = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    lsm = sps.log_softmax(z, axis=axis).astype(dtype)
+    tg, tl = typed(g, "g"), typed(lsm, "l")
+    check([tg, tl], LogSoftmaxGrad(axis)(tg, tl), [g, lsm], g - np.exp(lsm) * g.sum(axis=axis, keepdims=True),
+          rtol=1e-5 if dtype == "float32" else 1e-12)
+    with pytest.raises(TypeError, match="log_softmax_grad"):
+        LogSoftmaxGrad(axis)(tg, st.tensor("i", "int32", tg.type.shape))
+
+
 def test_softmax_extremes_and_shapes():
     z = st.dmatrix("z")
     data = np.array([[1000.0, 0.0, -1000.0], [-np.inf, 0.0, 1.0]])

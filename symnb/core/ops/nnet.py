@@ -52,6 +52,35 @@ class LogSoftmax(Op):
         return [g - E.exp(lsm) * R.sum(g, self.axis, keepdims=True)]
 
 
+@dataclass(frozen=True)
+class LogSoftmaxGrad(Op):
+    """g - exp(lsm) * sum(g) along `axis`: LogSoftmax's gradient rule as one node, which
+    the specialize pass builds (lsm = log_softmax(x), g the gradient reaching it), so a
+    backend runs it in one pass over rows instead of a sum and a fused loop."""
+
+    axis: int = -1
+
+    def infer(self, g, lsm):
+        if not (is_float(g.dtype) and g.type == lsm.type):
+            raise TypeError(f"log_softmax_grad needs two floats of one type, got {g.type} and {lsm.type}")
+        R.normalize_axis(self.axis, g.ndim, "log_softmax_grad")
+        return [g.type]
+
+    def perform(self, g, lsm):
+        return (g - np.exp(lsm) * g.sum(axis=self.axis, keepdims=True),)
+
+    def validate(self, node, arrays, outputs):
+        if arrays[0].shape != arrays[1].shape:
+            raise ValueError(f"log_softmax_grad: shapes {arrays[0].shape} and {arrays[1].shape} differ")
+
+    def grad(self, inputs, outputs, gouts):
+        g, lsm = inputs
+        gout = gouts[0]
+        e = E.exp(lsm)
+        return [gout - R.sum(gout * e, self.axis, keepdims=True),
+                E.neg(gout * e * R.sum(g, self.axis, keepdims=True))]
+
+
 def _along(op_class, x, axis):
     """op_class(axis)(x); axis=None normalizes over all elements (as scipy.special.softmax)."""
     x = as_variable(x)

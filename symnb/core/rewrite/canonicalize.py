@@ -184,8 +184,8 @@ def sum_of_length_one(v, x, **_):
 def shape_from_input(v, x, **_):
     """shape(f(u)) -> shape(u) for ops that keep their input's shape (no need to compute f)."""
     node = x.owner
-    if node is None or type(node.op).__name__ not in ("Elemwise", "Fused", "Softmax", "LogSoftmax", "Gemm",
-                                                      "Gemv", "IncSubtensor", "Alloc"):
+    if node is None or type(node.op).__name__ not in ("Elemwise", "Fused", "Softmax", "LogSoftmax", "LogSoftmaxGrad",
+                                                      "Gemm", "Gemv", "IncSubtensor", "Alloc"):
         return None
     for u in node.inputs:
         if u.ndim == x.ndim and u.owner is not x.owner and same_shape(u, x) and u.type.shape == x.type.shape:

@@ -84,7 +84,7 @@ def _derive(v: Variable) -> tuple:
                 derived = tuple(1 if d in node.op.axis else k for d, k in enumerate(src))
             else:
                 derived = tuple(k for d, k in enumerate(src) if d not in node.op.axis)
-        elif kind in ("Softmax", "LogSoftmax", "Gemm", "Gemv", "IncSubtensor"):
+        elif kind in ("Softmax", "LogSoftmax", "LogSoftmaxGrad", "Gemm", "Gemv", "IncSubtensor"):
             derived = shape_keys(node.inputs[0])
         elif kind == "Dot":
             a, b = shape_keys(node.inputs[0]), shape_keys(node.inputs[1])

@@ -1,12 +1,13 @@
 """Specialization: cheaper forms for the backends (x**2 -> sqr, small integer powers to
 multiplications, x**0.5 -> sqrt, x**-1 -> reciprocal) and BLAS calls: a dot combined with
-a scaled add becomes one gemm (alpha*A@B + beta*C), a matrix-vector product a gemv."""
+a scaled add becomes one gemm (alpha*A@B + beta*C), a matrix-vector product a gemv.
+log_softmax's gradient rule, g - exp(lsm) * sum(g), becomes one LogSoftmaxGrad node."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..graph import Constant, Variable
-from ..ops import Dot
+from ..ops import Dot, LogSoftmax, LogSoftmaxGrad, Reduce
 from ..ops import elemwise as E
 from ..ops.base import apply_op
 from ..ops.blas import Gemm, Gemv
@@ -113,8 +114,25 @@ def gemm_from_sub(v, a, b, **_):
     return None
 
 
+def log_softmax_grad(v, g, m, **_):
+    """g - exp(lsm) * sum(g, axis, keepdims), lsm = log_softmax(x, axis) -> one node."""
+    node = m.owner
+    if node is None or getattr(node.op, "scalar", None) != "mul" or len(node.inputs) != 2:
+        return None
+    for e, s in (node.inputs, node.inputs[::-1]):
+        lsm = e.owner.inputs[0] if e.owner is not None and getattr(e.owner.op, "scalar", None) == "exp" else None
+        if lsm is None or lsm.owner is None or not isinstance(lsm.owner.op, LogSoftmax) or g.type != lsm.type:
+            continue
+        op = s.owner.op if s.owner is not None else None
+        if isinstance(op, Reduce) and op.kind == "sum" and op.keepdims and op.axis == (lsm.owner.op.axis,) \
+                and s.owner.inputs[0] is g:
+            return _as_type(apply_op(LogSoftmaxGrad(lsm.owner.op.axis), [g, lsm]), v)   # one pass over rows
+    return None
+
+
 SPECIALIZE = [
     Rule("pow_specialize", P.pow(x, const(name="n")), small_power),
     Rule("gemm_add", P.add, gemm_from_add),
     Rule("gemm_sub", P.sub(var("a"), var("b")), gemm_from_sub),
+    Rule("log_softmax_grad", P.sub(var("g"), var("m")), log_softmax_grad),
 ]

@@ -243,4 +243,41 @@ static int softmax(State* S, int node, Arr* x, int axis, Arr* out) {
     return 0;
 }
 
+// log_softmax's gradient along `axis` of C-contiguous g and lsm (one shape) into out:
+// g - exp(lsm) * sum(g), the sums pairwise as NumPy's.
+template <class T>
+static int log_softmax_grad(State* S, int node, Arr* g, Arr* lsm, int axis, Arr* out) {
+    if (!same_dims(lsm, PyArray_NDIM(g), PyArray_DIMS(g)))
+        return fail(S, node, PyExc_ValueError, "log_softmax_grad: the gradient and log_softmax have different shapes");
+    npy_intp outer = 1, len = PyArray_DIM(g, axis), inner = 1;
+    for (int d = 0; d < axis; d++) outer *= PyArray_DIM(g, d);
+    for (int d = axis + 1; d < PyArray_NDIM(g); d++) inner *= PyArray_DIM(g, d);
+    const npy_intp n = outer * len * inner;
+    const T *pg = (const T*)PyArray_DATA(g), *pl = (const T*)PyArray_DATA(lsm);
+    T* po = (T*)PyArray_DATA(out);
+    #pragma omp simd
+    for (npy_intp i = 0; i < n; i++) po[i] = std::exp(pl[i]);
+    if (inner == 1) {       // rows: their sums first, then one pass over the whole array
+        T small[256];
+        T* sums = outer <= 256 ? small : (T*)PyMem_Malloc(outer * sizeof(T));
+        if (!sums) { PyErr_NoMemory(); return refail(S, node); }
+        for (npy_intp r = 0; r < outer; r++) sums[r] = pairwise<T>((const char*)(pg + r * len), len, sizeof(T));
+        for (npy_intp r = 0; r < outer; r++) {
+            const T s = sums[r];
+            T* o = po + r * len;
+            const T* q = pg + r * len;
+            #pragma omp simd
+            for (npy_intp j = 0; j < len; j++) o[j] = q[j] - o[j] * s;
+        }
+        if (sums != small) PyMem_Free(sums);
+        return 0;
+    }
+    for (npy_intp r = 0; r < outer; r++, pg += len * inner, po += len * inner)
+        for (npy_intp i = 0; i < inner; i++) {
+            const T s = pairwise<T>((const char*)(pg + i), len, inner * (npy_intp)sizeof(T));
+            for (npy_intp j = 0; j < len; j++) po[j * inner + i] = pg[j * inner + i] - po[j * inner + i] * s;
+        }
+    return 0;
+}
+
 }  // namespace symnb

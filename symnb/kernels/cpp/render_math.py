@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.ops import BatchedMatmul, Dot, LogSoftmax, Reduce, Softmax
+from ...core.ops import BatchedMatmul, Dot, LogSoftmax, LogSoftmaxGrad, Reduce, Softmax
 from ...core.ops.blas import Gemm, Gemv
 from ...core.random import RandomDraw
 from .scalar import CTYPE, NPY
@@ -129,6 +129,18 @@ def softmax(c):
         "return -1;"])
 
 
+def log_softmax_grad(c):
+    node = c.node
+    g = node.inputs[0]
+    if g.dtype not in BLAS_DTYPES:
+        return None
+    return "\n".join([
+        f"Ref gc(contiguous({c.ins[0]})), lc(contiguous({c.ins[1]})); if (!gc.p || !lc.p) {c.fail()}",
+        c.buffer(0, g.ndim, f"PyArray_DIMS({c.ins[0]})"),
+        f"if (log_softmax_grad<{CTYPE[g.dtype]}>(S, {c.k}, gc.a(), lc.a(), {node.op.axis % max(g.ndim, 1)}, "
+        f"{c.outs[0]}) < 0) return -1;"])
+
+
 def _ct(*dtypes):
     return CTYPE[np.result_type(*dtypes).name]
 
@@ -199,5 +211,5 @@ def random_draw(c):
 
 
 CODE = {Reduce: reduce_, Dot: dot, Gemm: scaled_product, Gemv: scaled_product, BatchedMatmul: batched_matmul,
-        Softmax: softmax, LogSoftmax: softmax, RandomDraw: random_draw}
+        Softmax: softmax, LogSoftmax: softmax, LogSoftmaxGrad: log_softmax_grad, RandomDraw: random_draw}
 

@@ -70,6 +70,24 @@ def test_gemv_is_formed():
     assert "gemv" in ops(f)
 
 
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_log_softmax_gradient_becomes_one_node(axis):
+    """The gradient of a softmax regression's loss: g - exp(lsm) * sum(g) is one
+    LogSoftmaxGrad node after specialization, with the values of the graph as built."""
+    X, W = st.dmatrices("X", "W")
+    y = st.ivector("y")
+    lsm = st.log_softmax(st.dot(X, W), axis=axis)
+    cost = -lsm[st.arange(y.shape[0]), y].mean() if axis == -1 else -(lsm * lsm).sum()
+    gW = sn.grad(cost, W)
+    rewritten = [n.op.name for n in sn.nodes(sn.rewrite(gW, passes=DEFAULT_PASSES[:4]).output)]
+    assert "logsoftmaxgrad" in rewritten and "exp" not in rewritten
+    vX, vW, vy = rng.standard_normal((6, 5)), rng.standard_normal((5, 4)), rng.integers(0, 4, 6).astype("int32")
+    for backend in ("numpy", "cpp"):
+        got = sn.function([X, W, y], gW, backend=backend, on_unused_input="ignore")(vX, vW, vy)
+        want = sn.function([X, W, y], gW, backend="numpy", rewrite=False, on_unused_input="ignore")(vX, vW, vy)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
 def test_shared_update_is_in_place_and_ordered_after_readers():
     W = sn.shared(rng.standard_normal((4, 3)), name="W")
     X, D = st.dmatrices("X", "D")

@@ -302,6 +302,15 @@ def test_softmax_and_log_softmax():
             st.softmax(t, axis=1), st.log_softmax(t)]
     compare([x, t], outs, [X, T], rtol=[1e-12, 1e-12, 1e-12, 1e-12, 1e-6, 1e-6])
     compare([x, t], outs, [X.T.copy().T, T[::-1]], rtol=[1e-12, 1e-12, 1e-12, 1e-12, 1e-6, 1e-6])
+    # log_softmax's gradient node (LogSoftmaxGrad, made by the specialize pass), any layout.
+    from symnb.core.ops import LogSoftmaxGrad
+    g, u = st.dmatrix("g"), st.tensor3("u", dtype="float32")
+    grads = [LogSoftmaxGrad(1)(g, st.log_softmax(x)), LogSoftmaxGrad(0)(g, st.log_softmax(x, axis=0)),
+             LogSoftmaxGrad(1)(u, st.log_softmax(t, axis=1))]
+    G, U = rng.normal(size=(5, 7)), rng.normal(size=(3, 4, 5)).astype("float32")
+    compare([x, t, g, u], grads, [X / 30, T, G, U], rtol=[1e-12, 1e-12, 1e-5])
+    compare([x, t, g, u], grads, [X.T.copy().T / 30, T[::-1], G[::-1], U[:, ::-1]],
+            rtol=[1e-12, 1e-12, 1e-5])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
