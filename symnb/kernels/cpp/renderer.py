@@ -186,10 +186,11 @@ class CppRenderer:
 
     code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE}
     scalar_code = staticmethod(scalar_code)
-    # Loops go to the worker pool when the arrays they touch outgrow one core's L2 cache (2*a+3*b
-    # at 1e5 float64, 2.4 MB: 66 -> 18 us); below that, waking a worker costs more than it saves
-    # (a+1 at 1e5 float32, 0.8 MB, ran 0.6x NumPy threaded).
-    parallel_bytes = 1 << 20
+    # Loops go to the worker pool once the arrays they touch reach 512 KiB: each thread then
+    # works on the same part of them on every call, in its own core's cache (a+1 at 1e5
+    # float32, 0.8 MB: 10.5 -> 6.7 us; NumPy 8.5-10). Below that, waking a worker costs
+    # more than it saves.
+    parallel_bytes = 1 << 19
 
     def render(self, fgraph) -> Rendered:
         p = Program(self, fgraph)
