@@ -161,7 +161,9 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
     NoGil nogil(2.0 * M * N * K);
     const T *a = data<T>(A), *b = data<T>(B);
     const int parts = split_parts(M, N, K);
-    if (parts == 1) {
+    // One part, or our threads busy with another Python thread's loop: OpenBLAS as it is
+    // (it threads a large product itself; split here, the parts would all run on this thread).
+    if (parts == 1 || __atomic_load_n(&pool->busy, __ATOMIC_RELAXED)) {
         Blas<T>::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, o, N);
         return 0;
     }

@@ -28,6 +28,8 @@ struct Pool {
     npy_intp count = 0, align = 1;
     int chunks = 1, per = 1;    // chunks, and how many each thread owns
     int workers = 0;            // started
+    int active = 1;             // threads taking part in the job: the caller's count (a module
+                                // loaded with fewer threads shares the process's pool)
     bool busy = false;
     alignas(64) uint64_t epoch = 0;     // job number (the workers' wake-up signal)
     alignas(64) int done = 0;           // chunks finished
@@ -60,7 +62,8 @@ struct Pool {
     }
     // Thread `self` runs its own chunks of job `job`, then whatever the others left.
     __attribute__((noinline)) void work(uint64_t job, int self) {
-        const int n = workers + 1;
+        const int n = active;
+        if (self >= n) return;
         int ran = 0;
         for (int k; (k = take(self, job, true)) >= 0; ran++) run_chunk(k);
         for (int j = 1; j < n; j++)
@@ -96,7 +99,8 @@ struct Pool {
             return f(c, 0, n);
         if (!start(threads - 1)) { __atomic_store_n(&busy, false, __ATOMIC_RELEASE); return f(c, 0, n); }
         fn = f; ctx = c; count = n; align = al;
-        const int nt = workers + 1;
+        const int nt = threads < workers + 1 ? threads : workers + 1;
+        active = nt;
         per = max_chunks < nt * CHUNKS_PER_THREAD ? (max_chunks + nt - 1) / nt : CHUNKS_PER_THREAD;
         chunks = nt * per < max_chunks ? nt * per : max_chunks;
         done = 0;
