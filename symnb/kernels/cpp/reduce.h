@@ -244,7 +244,8 @@ static int softmax(State* S, int node, Arr* x, int axis, Arr* out) {
 }
 
 // log_softmax's gradient along `axis` of C-contiguous g and lsm (one shape) into out:
-// g - exp(lsm) * sum(g), the sums pairwise as NumPy's.
+// g - exp(lsm) * sum(g), the sums added as NumPy adds them (pairwise along the last axis,
+// slice by slice in order along another).
 template <class T>
 static int log_softmax_grad(State* S, int node, Arr* g, Arr* lsm, int axis, Arr* out) {
     if (!same_dims(lsm, PyArray_NDIM(g), PyArray_DIMS(g)))
@@ -257,10 +258,11 @@ static int log_softmax_grad(State* S, int node, Arr* g, Arr* lsm, int axis, Arr*
     T* po = (T*)PyArray_DATA(out);
     #pragma omp simd
     for (npy_intp i = 0; i < n; i++) po[i] = std::exp(pl[i]);
-    if (inner == 1) {       // rows: their sums first, then one pass over the whole array
-        T small[256];
-        T* sums = outer <= 256 ? small : (T*)PyMem_Malloc(outer * sizeof(T));
-        if (!sums) { PyErr_NoMemory(); return refail(S, node); }
+    const npy_intp m = inner == 1 ? outer : inner;
+    T small[256];
+    T* sums = m <= 256 ? small : (T*)PyMem_Malloc(m * sizeof(T));
+    if (!sums) { PyErr_NoMemory(); return refail(S, node); }
+    if (inner == 1) {       // rows: their sums first, then one pass over each
         for (npy_intp r = 0; r < outer; r++) sums[r] = pairwise<T>((const char*)(pg + r * len), len, sizeof(T));
         for (npy_intp r = 0; r < outer; r++) {
             const T s = sums[r];
@@ -269,14 +271,16 @@ static int log_softmax_grad(State* S, int node, Arr* g, Arr* lsm, int axis, Arr*
             #pragma omp simd
             for (npy_intp j = 0; j < len; j++) o[j] = q[j] - o[j] * s;
         }
-        if (sums != small) PyMem_Free(sums);
-        return 0;
-    }
-    for (npy_intp r = 0; r < outer; r++, pg += len * inner, po += len * inner)
-        for (npy_intp i = 0; i < inner; i++) {
-            const T s = pairwise<T>((const char*)(pg + i), len, inner * (npy_intp)sizeof(T));
-            for (npy_intp j = 0; j < len; j++) po[j * inner + i] = pg[j * inner + i] - po[j * inner + i] * s;
+    } else {
+        for (npy_intp r = 0; r < outer; r++, pg += len * inner, po += len * inner) {
+            for (npy_intp i = 0; i < inner; i++) sums[i] = 0;
+            for (npy_intp j = 0; j < len; j++)
+                for (npy_intp i = 0; i < inner; i++) sums[i] += pg[j * inner + i];
+            for (npy_intp j = 0; j < len; j++)
+                for (npy_intp i = 0; i < inner; i++) po[j * inner + i] = pg[j * inner + i] - po[j * inner + i] * sums[i];
         }
+    }
+    if (sums != small) PyMem_Free(sums);
     return 0;
 }
 

@@ -132,7 +132,7 @@ def softmax(c):
 def log_softmax_grad(c):
     node = c.node
     g = node.inputs[0]
-    if g.dtype not in BLAS_DTYPES:
+    if g.dtype not in BLAS_DTYPES or g.ndim == 0:
         return None
     return "\n".join([
         f"Ref gc(contiguous({c.ins[0]})), lc(contiguous({c.ins[1]})); if (!gc.p || !lc.p) {c.fail()}",
