@@ -33,6 +33,20 @@ _BLAS_THREAD_STATE = (ctypes.c_int64 * 3)()
 _POOL_SLOT = (ctypes.c_int64 * 2)()
 
 
+def _blas_state_after_fork():
+    """A child forked while a split product held OpenBLAS at one thread gets its count back
+    and the lock free (its own loops run serially: pool.h, pool_after_fork)."""
+    lock, depth, saved = _BLAS_THREAD_STATE
+    if depth and blas_pointers.cache_info().currsize:
+        set_threads = blas_pointers()[2][0]
+        if set_threads:
+            ctypes.CFUNCTYPE(None, ctypes.c_int)(set_threads)(int(saved))
+    _BLAS_THREAD_STATE[0] = _BLAS_THREAD_STATE[1] = 0
+
+
+os.register_at_fork(after_in_child=_blas_state_after_fork)
+
+
 @lru_cache(maxsize=1)
 def blas_pointers() -> tuple:
     """((dgemm, sgemm, dgemv, sgemv, ddot, sdot) addresses, fortran, (set_num_threads,

@@ -101,8 +101,8 @@ def test_split_products_leave_openblas_thread_count_as_they_found_it():
     import ctypes
     from symnb.kernels.cpp import program
     set_addr, get_addr, state_addr = program.blas_pointers()[2]
-    if not set_addr:
-        pytest.skip("NumPy's OpenBLAS thread count cannot be set here")
+    if not set_addr or program.usable_cores() < 2:
+        pytest.skip("needs two cores and NumPy's OpenBLAS thread count")
     get = ctypes.CFUNCTYPE(ctypes.c_int)(get_addr)
     set_ = ctypes.CFUNCTYPE(None, ctypes.c_int)(set_addr)
     state = (ctypes.c_int64 * 3).from_address(state_addr)
@@ -151,6 +151,9 @@ def test_functions_share_one_worker_pool():
 def test_products_split_along_k_accumulate_into_kept_values():
     """A small result with a long K is split along K (blas.h): the parts' sums are added to
     the accumulator's own scaled values (an in-place update) and to fresh outputs alike."""
+    from symnb.kernels.cpp.program import usable_cores
+    if usable_cores() < 2:
+        pytest.skip("needs two cores")
     A, B = st.dmatrices("A", "B")
     rng = np.random.default_rng(6)
     W0 = rng.random((60, 10))
@@ -161,3 +164,43 @@ def test_products_split_along_k_accumulate_into_kept_values():
         want_out, want_w = a @ b, 0.5 * W.get_value() - 0.1 * (a @ b)
         np.testing.assert_allclose(f(a, b), want_out, rtol=1e-12)
         np.testing.assert_allclose(W.get_value(), want_w, rtol=1e-12)
+
+
+def test_modules_loaded_with_fewer_threads_share_the_pool(monkeypatch):
+    """A module loaded with fewer threads than the process's pool has workers uses only as
+    many (pool.h, `active`): loops of both kinds of module, alternating, stay right."""
+    from symnb.kernels.cpp.program import usable_cores
+    if usable_cores() < 2:
+        pytest.skip("needs two cores")
+    a = st.dvector("a")
+    big = np.random.default_rng(9).random(300_000)
+    monkeypatch.setenv("SYMNB_NUM_THREADS", "4")
+    wide = sn.function([a], st.exp(a) * 7.25 + a, backend="cpp")
+    wide(big)
+    monkeypatch.setenv("SYMNB_NUM_THREADS", "2")
+    narrow = sn.function([a], st.exp(a) * 9.5 - a, backend="cpp")
+    for _ in range(20):
+        np.testing.assert_allclose(narrow(big), np.exp(big) * 9.5 - big, rtol=1e-12)
+        np.testing.assert_allclose(wide(big), np.exp(big) * 7.25 + big, rtol=1e-12)
+
+
+def test_a_forked_child_gets_openblas_threads_back():
+    """Forked while a split product held OpenBLAS at one thread, a child frees the shared
+    lock and restores the count (program._blas_state_after_fork, run at fork)."""
+    import ctypes
+    from symnb.kernels.cpp import program
+    set_addr, get_addr, _ = program.blas_pointers()[2]
+    if not set_addr:
+        pytest.skip("NumPy's OpenBLAS thread count cannot be set here")
+    get = ctypes.CFUNCTYPE(ctypes.c_int)(get_addr)
+    set_ = ctypes.CFUNCTYPE(None, ctypes.c_int)(set_addr)
+    before = get()
+    state = program._BLAS_THREAD_STATE
+    try:
+        state[0], state[1], state[2] = 1, 1, before
+        set_(1)
+        program._blas_state_after_fork()
+        assert (state[0], state[1], get()) == (0, 0, before)
+    finally:
+        state[0] = state[1] = 0
+        set_(before)
