@@ -74,8 +74,9 @@ static BlasThreads blas_threads;
 // out restores it (a NumPy product in another thread meanwhile runs on one thread).
 struct OneBlasThread {
     const bool on;
-    explicit OneBlasThread(bool needed) : on(needed && blas_threads.set != nullptr) {
-        if (!on) return;
+    explicit OneBlasThread(bool needed) : on(needed && blas_threads.set != nullptr) { if (on) enter(); }
+    ~OneBlasThread() { if (on) leave(); }
+    __attribute__((noinline)) static void enter() {
         blas_threads.lock();
         if (blas_threads.state[1]++ == 0) {
             blas_threads.state[2] = blas_threads.get();
@@ -83,8 +84,7 @@ struct OneBlasThread {
         }
         blas_threads.unlock();
     }
-    ~OneBlasThread() {
-        if (!on) return;
+    __attribute__((noinline)) static void leave() {
         blas_threads.lock();
         if (--blas_threads.state[1] == 0 && blas_threads.state[2] != 1) blas_threads.set((int)blas_threads.state[2]);
         blas_threads.unlock();

@@ -196,8 +196,7 @@ class Loop:
             f"Arr* ops[] = {{{', '.join(self.ins + c.outs)}}};",
             f"Strided it; it.init({self.nd}, dims, {self.nops}, ops);",
             "const npy_intp rows = it.rows, len = it.len;",
-            self.tiled(),
-            "else {",
+            (self.tiled() + "\nelse {") if self.broadcasts() else "{",
             f"const npy_intp step = ({direct}) ? len : {CHUNK};",
             f"auto span = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) -> int {{ int err = 0; "
             f"char* p[{self.nops}];",
@@ -213,6 +212,18 @@ class Loop:
             "return err; };",
             f"err |= run_spans(rows, {self.parallel()} && rows > 1, 1, span);",
             "}"])
+
+    def broadcasts(self) -> bool:
+        """Some operand stretches over the output (static: only axes typed length 1 do), the
+        only case where the tiled path differs from the rows path; without one, the rows
+        path only serves views, and the generated code stays smaller."""
+        out = self.c.node.outputs[0].type.shape
+        for i in range(len(self.ins)):
+            shape = self.c.node.inputs[self.operands[i]].type.shape
+            if not self._scalar(i) and (len(shape) < len(out) or any(
+                    s == 1 and o != 1 for s, o in zip(shape, out[len(out) - len(shape):]))):
+                return True
+        return False
 
     def tiled(self) -> str:
         """Short rows (a bias over 10 classes) in blocks of whole rows, one kernel call per
