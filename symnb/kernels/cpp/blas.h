@@ -62,7 +62,11 @@ struct BlasThreads {
     void (*set)(int) = nullptr;
     int (*get)() = nullptr;
     int64_t* state = nullptr;   // [lock, depth, saved]
-    void lock() { int64_t z; while (z = 0, !__atomic_compare_exchange_n(&state[0], &z, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) __builtin_ia32_pause(); }
+    void lock() {
+        int64_t z;
+        while (z = 0, !__atomic_compare_exchange_n(&state[0], &z, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+    }
     void unlock() { __atomic_store_n(&state[0], 0, __ATOMIC_RELEASE); }
 };
 static BlasThreads blas_threads;
