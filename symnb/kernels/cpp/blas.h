@@ -165,21 +165,18 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
     NoGil nogil(2.0 * M * N * K);
     const T *a = data<T>(A), *b = data<T>(B);
     const int parts = split_parts(M, N, K);
-    // One part, or our threads busy with another Python thread's loop: OpenBLAS as it is
-    // (it threads a large product itself; split here, the parts would all run on this thread).
-    if (parts == 1 || __atomic_load_n(&pool->busy, __ATOMIC_RELAXED)) {
-        Blas<T>::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, o, N);
-        return 0;
-    }
     // Each thread computes a block of rows of out (or of columns, when N is the larger
     // side), or, for a small out and a long K (60 x 784 @ 784 x 10), sums over a block of
     // K into out or a partial of its own, added to out at the end. That last way each
     // thread reads the rows of B that it writes when the same threads update B by rows
     // (W -= lr * X.T @ dH): a logistic regression step's two products took 33 us split by
     // rows, as each thread pulled the half of W the other core had just written, 25 by K.
-    const bool by_k = K > M && K > N && M * N <= 8192;
+    // One part, our threads busy with another Python thread's loop (split here, the parts
+    // would all run on this thread) or no memory for the partials: OpenBLAS as it is.
+    const bool by_k = parts > 1 && K > M && K > N && M * N <= 8192;
     T* partial = by_k ? (T*)malloc((size_t)((parts - 1) * M * N) * sizeof(T)) : nullptr;
-    if (by_k && !partial) {
+    if (parts == 1 || __atomic_load_n(&pool->busy, __ATOMIC_RELAXED) || (by_k && !partial)) {
+        free(partial);
         Blas<T>::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, o, N);
         return 0;
     }

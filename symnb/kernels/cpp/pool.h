@@ -1,5 +1,5 @@
-// The threads of a generated module (stage "program"): n_threads - 1 workers that wait for
-// a job and share its chunks with the calling thread. Not OpenMP: a process that loaded another
+// The threads of the generated modules (stage "program"; one pool per process, share_pool):
+// workers that wait for a job and share its chunks with the calling thread. Not OpenMP: a process that loaded another
 // libgomp.so.1 first (PyTorch ships one) would hand us its pool, initialized with its spin
 // policy (threads that spin for milliseconds after each loop, starving OpenBLAS's threads:
 // an MLP step went from 1.3 to 18 ms). Here workers spin a few microseconds, then sleep.

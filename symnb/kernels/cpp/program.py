@@ -36,7 +36,7 @@ _POOL_SLOT = (ctypes.c_int64 * 2)()
 def _blas_state_after_fork():
     """A child forked while a split product held OpenBLAS at one thread gets its count back
     and the lock free (its own loops run serially: pool.h, pool_after_fork)."""
-    lock, depth, saved = _BLAS_THREAD_STATE
+    _, depth, saved = _BLAS_THREAD_STATE
     if depth and blas_pointers.cache_info().currsize:
         set_threads = blas_pointers()[2][0]
         if set_threads:

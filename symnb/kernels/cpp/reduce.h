@@ -258,29 +258,24 @@ static int log_softmax_grad(State* S, int node, Arr* g, Arr* lsm, int axis, Arr*
     T* po = (T*)PyArray_DATA(out);
     #pragma omp simd
     for (npy_intp i = 0; i < n; i++) po[i] = std::exp(pl[i]);
-    const npy_intp m = inner == 1 ? outer : inner;
-    T small[256];
-    T* sums = m <= 256 ? small : (T*)PyMem_Malloc(m * sizeof(T));
-    if (!sums) { PyErr_NoMemory(); return refail(S, node); }
-    if (inner == 1) {       // rows: their sums first, then one pass over each
-        for (npy_intp r = 0; r < outer; r++) sums[r] = pairwise<T>((const char*)(pg + r * len), len, sizeof(T));
-        for (npy_intp r = 0; r < outer; r++) {
-            const T s = sums[r];
-            T* o = po + r * len;
-            const T* q = pg + r * len;
+    if (inner == 1) {       // rows: each one's sum, then one pass over it
+        for (npy_intp r = 0; r < outer; r++, pg += len, po += len) {
+            const T s = pairwise<T>((const char*)pg, len, sizeof(T));
             #pragma omp simd
-            for (npy_intp j = 0; j < len; j++) o[j] = q[j] - o[j] * s;
+            for (npy_intp j = 0; j < len; j++) po[j] = pg[j] - po[j] * s;
         }
-    } else {
-        for (npy_intp r = 0; r < outer; r++, pg += len * inner, po += len * inner) {
-            for (npy_intp i = 0; i < inner; i++) sums[i] = 0;
-            for (npy_intp j = 0; j < len; j++)
-                for (npy_intp i = 0; i < inner; i++) sums[i] += pg[j * inner + i];
-            for (npy_intp j = 0; j < len; j++)
-                for (npy_intp i = 0; i < inner; i++) po[j * inner + i] = pg[j * inner + i] - po[j * inner + i] * sums[i];
-        }
+        return 0;
     }
-    if (sums != small) PyMem_Free(sums);
+    T* sums = (T*)PyMem_Malloc(inner * sizeof(T));
+    if (!sums) { PyErr_NoMemory(); return refail(S, node); }
+    for (npy_intp r = 0; r < outer; r++, pg += len * inner, po += len * inner) {
+        for (npy_intp i = 0; i < inner; i++) sums[i] = 0;
+        for (npy_intp j = 0; j < len; j++)
+            for (npy_intp i = 0; i < inner; i++) sums[i] += pg[j * inner + i];
+        for (npy_intp j = 0; j < len; j++)
+            for (npy_intp i = 0; i < inner; i++) po[j * inner + i] = pg[j * inner + i] - po[j * inner + i] * sums[i];
+    }
+    PyMem_Free(sums);
     return 0;
 }
 

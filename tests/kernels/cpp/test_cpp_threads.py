@@ -167,8 +167,10 @@ def test_products_split_along_k_accumulate_into_kept_values():
 
 
 def test_modules_loaded_with_fewer_threads_share_the_pool(monkeypatch):
-    """A module loaded with fewer threads than the process's pool has workers uses only as
-    many (pool.h, `active`): loops of both kinds of module, alternating, stay right."""
+    """Modules loaded with different thread counts share the process's pool (pool.h,
+    `active`): their loops, alternating, finish and stay right. How many threads a job
+    used is not visible from here; this checks that the mixed case neither hangs nor
+    loses a chunk."""
     from symnb.kernels.cpp.program import usable_cores
     if usable_cores() < 2:
         pytest.skip("needs two cores")
