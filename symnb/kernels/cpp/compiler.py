@@ -33,7 +33,7 @@ from .. import cache
 HERE = Path(__file__).parent  # runtime headers (*.h): on the include path and in the key
 # Every flag that changes the object code is here, so the cache key covers all of them.
 # -fno-math-errno changes no result (only whether libm sets errno) and lets loops call
-# glibc's SIMD math (runtime.h declares it); -ffast-math would change results: never.
+# glibc's SIMD math (scalar.h declares it); -ffast-math would change results: never.
 # -mprefer-vector-width=512: AVX-512 machines run the 16-lane glibc variants (B float64 1.8 -> 1.0 ms).
 # -ffp-contract=off: no fused multiply-adds, so a*b+c rounds twice, as NumPy computes it.
 # -O2, not -O3: `omp simd` loops (every generated elementwise loop) vectorize the same at -O2;

@@ -3,7 +3,8 @@
 One loop per node: a flat path when every operand is a full-size C-contiguous array or a
 scalar (`omp simd`, vectorized transcendental calls, threads above a size threshold), and
 a strided path over rows for broadcasting and views. Statically typed broadcasting is
-checked at run time before any element is touched.
+checked at run time before any element is touched. Float32 loops that call vector math get
+an explicit 16-lane kernel (render_vector.py).
 """
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from ...core.graph import Constant, toposort
 from ...core.ops import Elemwise, Fused
 from ...core.ops.base import apply_op
 from ...core.ops.fused import scalar_placeholder
+from . import render_vector
 from .scalar import CTYPE, is_checked, literal
 
 MAX_OPERANDS = 64
 CHUNK = 128        # elements per buffered block of a strided row
 TILE = 256         # elements per block of whole short rows (tiled)
 # Calls that scalar.h declares SIMD (glibc's vector math), and the helpers built on them.
-VECTOR_MATH = re.compile(r"\b(exp|log|sin|cos|tan|expm1|log1p|log2|log10|exp2|sinh|cosh|tanh|asin|acos|atan|asinh|"
+VECTOR_MATH = re.compile(r"\b(?:symnb_)?(exp|log|sin|cos|tan|expm1|log1p|log2|log10|exp2|sinh|cosh|tanh|asin|acos|atan|asinh|"
                          r"acosh|atanh|erf|erfc|pow|sigmoid|softplus)f?\(")
 
 
@@ -79,6 +81,9 @@ def render(c):
     if code is None:
         return None
     loop = Loop(c, operands, *code)
+    if not loop.checked:
+        loop.vector = render_vector.vector_body(
+            *inner_graph(node), [n if j in operands else f"V::splat({n})" for j, n in enumerate(names)])
     flat = loop.flat_condition()
     lines = loop.shape_and_outputs() + ["int err = 0;", loop.kernel()]
     if flat == "1":        # scalars only (0-d or all-ones shapes): no rows to walk
@@ -95,6 +100,7 @@ class Loop:
 
     def __init__(self, c, operands, stmts, results, checked):
         self.c, self.operands, self.stmts, self.results, self.checked = c, operands, stmts, results, checked
+        self.vector = None     # (statements, results) of an explicit 16-lane kernel, if eligible
         node = c.node
         self.nd = node.outputs[0].ndim
         self.ins = [c.ins[j] for j in operands]
@@ -117,9 +123,14 @@ class Loop:
         code compiles in proportion to the copies of its loops)."""
         params = [f"const {t}* b{i}" for i, t in enumerate(self.T)] + [f"{t}* q{k}" for k, t in enumerate(self.OT)]
         body = self.body(lambda i, t: f"b{i}[{'0' if self._scalar(i) else 'i'}]", lambda k, t, r: f"q{k}[i] = {r};")
-        return "\n".join([f"auto kern = [](npy_intp lo, npy_intp hi, {', '.join(params)}) __attribute__((noinline)) "
-                          "-> int { int err = 0;", f"#pragma omp simd{self.red}",
-                          f"for (npy_intp i = lo; i < hi; i++) {{ {body} }}", "return err; };"])
+        params = ["npy_intp lo", "npy_intp hi", *params]
+        scalar = "\n".join([f"auto kern = []({', '.join(params)}) __attribute__((noinline)) "
+                             "-> int { int err = 0;", f"#pragma omp simd{self.red}",
+                             f"for (npy_intp i = lo; i < hi; i++) {{ {body} }}", "return err; };"])
+        if self.vector is None:
+            return scalar
+        loads = [(f"x{j}", self._scalar(i)) for i, j in enumerate(self.operands)]
+        return render_vector.kernel(params, loads, *self.vector, scalar)
 
     def parallel(self) -> str:
         """C condition for splitting the loop between threads: the bytes it touches, 8 times

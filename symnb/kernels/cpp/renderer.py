@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ...core.graph import Constant, SharedVariable
 from ...core.ops import DimShuffle, Reshape, Subtensor
-from . import render_array, render_elemwise, render_math
+from . import render_array, render_elemwise, render_math, render_vector
 from .scalar import NPY, scalar_code
 
 HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h")
@@ -225,7 +225,8 @@ class CppRenderer:
         ]
         out.source = MODULE.format(
             includes="\n".join(f'#include "{h}"' for h in HEADERS), nv=max(len(p.names), 1),
-            loads="\n    ".join(p.const_loads), body=text, info="\n".join(info))
+            loads="\n    ".join(p.const_loads), body=text, info="\n".join(info),
+            entries=render_vector.vmath_entries(text))
         return out
 
     def fallback(self, nc: NodeCode, out: Rendered) -> str:
@@ -259,6 +260,6 @@ static int compute(State* S, Arr** v, const bool* destroy) {{
 }}
 
 {info}
-
+{entries}
 #include "module.h"
 """

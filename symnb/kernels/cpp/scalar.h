@@ -18,6 +18,8 @@ SYMNB_SIMD(atanh) SYMNB_SIMD(erf) SYMNB_SIMD(erfc)
 __attribute__((simd("notinbranch"))) double pow(double, double) noexcept;
 __attribute__((simd("notinbranch"))) float powf(float, float) noexcept;
 }
+// Float32 exp, log1p, sin and cos: symnb's own (AVX-512), else glibc's.
+#include "vmath.h"
 
 namespace symnb {
 
@@ -73,12 +75,12 @@ template <class T> static inline T sign_np(T a) { return a > 0 ? (T)1 : a < 0 ? 
 
 // scipy.special.expit and np.logaddexp(0, x), branch for branch.
 static inline double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + symnb_expf(-x)); }
 static inline double softplus(double x) {
     return x == 0 ? 0.6931471805599453 : (x < 0 ? log1p(exp(x)) : x + log1p(exp(-x)));
 }
 static inline float softplusf(float x) {
-    return x == 0 ? 0.6931472f : (x < 0 ? log1pf(expf(x)) : x + log1pf(expf(-x)));
+    return x == 0 ? 0.6931472f : (x < 0 ? symnb_log1pf(symnb_expf(x)) : x + symnb_log1pf(symnb_expf(-x)));
 }
 
 // Error bits set by integer loops, raised once the loop is done.

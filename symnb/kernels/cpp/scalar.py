@@ -18,12 +18,14 @@ CTYPE = {"float64": "double", "float32": "float", "int8": "int8_t", "int16": "in
 NPY = {name: f"NPY_{name.upper()}" for name in CTYPE} | {
     "float16": "NPY_FLOAT16", "complex64": "NPY_COMPLEX64", "complex128": "NPY_COMPLEX128"}
 
-# libm names (the f-suffixed function for float32); runtime.h declares their SIMD forms.
+# libm names (the f-suffixed function for float32); scalar.h declares their SIMD forms.
 MATH = {"exp": "exp", "exp2": "exp2", "expm1": "expm1", "log": "log", "log2": "log2", "log10": "log10",
         "log1p": "log1p", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin",
         "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh",
         "arccosh": "acosh", "arctanh": "atanh", "erf": "erf", "erfc": "erfc", "floor": "floor", "ceil": "ceil",
         "round": "nearbyint", "sigmoid": "symnb::sigmoid", "softplus": "symnb::softplus", "abs": "fabs"}
+# Float32 functions that vmath.h implements itself (symnb_expf, ...; glibc's without AVX-512).
+VMATH = ("exp", "log1p", "sin", "cos")
 COMPARE = {"eq": "==", "neq": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 BITWISE = {"and_": "&", "or_": "|", "xor": "^"}
 # Integer ops that wrap on overflow go through unsigned arithmetic (scalar.h).
@@ -116,5 +118,6 @@ def scalar_code(name, params, args, in_dtypes, out_dtype):
         fn = "fmax_np" if name == "maximum" else "fmin_np"
         return f"symnb::{fn}<{T}>({cast[0]}, {cast[1]})"
     if name in MATH and is_float:
-        return f"{MATH[name]}{f}({cast[0]})"
+        fn = f"symnb_{name}f" if name in VMATH and f else f"{MATH[name]}{f}"
+        return f"{fn}({cast[0]})"
     return None
