@@ -10,10 +10,17 @@
 // Largest errors, measured over all 2^32 float32 inputs against the correctly rounded value:
 // exp 0.95 ulp, log1p 1.61 ulp, sin and cos 1.5 ulp; NaN, infinities, signed zeros, subnormal
 // results and the domain edges (log1p(-1) = -inf, log1p(x < -1) = NaN) as in C99.
-// Only GCC builtins and vector extensions: <immintrin.h> alone takes 0.25 s to parse.
+// Only GCC builtins and vector extensions: <immintrin.h> alone takes 0.25 s to parse. A
+// compiler without one of them (not GCC 12 or later) gets glibc's functions instead.
 #pragma once
 
-#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__AVX512F__) && !defined(__clang__) && __GNUC__ >= 12 && __has_builtin(__builtin_shufflevector) \
+    && __has_builtin(__builtin_ia32_loadups512_mask) && __has_builtin(__builtin_ia32_storeups512_mask) \
+    && __has_builtin(__builtin_ia32_vfmaddps512_mask) && __has_builtin(__builtin_ia32_rndscaleps_mask) \
+    && __has_builtin(__builtin_ia32_scalefps512_mask) && __has_builtin(__builtin_ia32_fixupimmps512_mask) \
+    && __has_builtin(__builtin_ia32_maxps512_mask) && __has_builtin(__builtin_ia32_minps512_mask) \
+    && __has_builtin(__builtin_ia32_cmpps512_mask) && __has_builtin(__builtin_ia32_blendmps_512_mask) \
+    && __has_builtin(__builtin_ia32_sqrtps512_mask)
 #define SYMNB_V16 1
 
 namespace symnb { namespace v16 {

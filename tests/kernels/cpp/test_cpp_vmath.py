@@ -65,7 +65,10 @@ def test_special_values_are_c99s():
 def test_every_loop_gives_the_same_bits(name):
     """The explicit kernel (exp alone), the `omp simd` loop with its narrower and scalar
     steps (exp under np.maximum, which the kernels leave to GCC), and a 0-d call agree bit
-    for bit, as do strided and broadcast operands."""
+    for bit, as do strided and broadcast operands. (Without AVX-512 these are glibc's
+    functions, whose scalar and vector versions differ in the last bit.)"""
+    same = np.testing.assert_array_equal if avx512() else \
+        (lambda got, want: np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-37))
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(1003) * 4).astype(np.float32)
     if name == "log1p":
@@ -75,19 +78,21 @@ def test_every_loop_gives_the_same_bits(name):
     kernel = sn.function([v], op(v), backend="cpp")
     guarded = sn.function([v], st.maximum(op(v), np.float32(-2)), backend="cpp")
     want = kernel(x)
-    np.testing.assert_array_equal(guarded(x), np.maximum(want, -2))
+    same(guarded(x), np.maximum(want, -2))
     s = st.tensor("s", dtype="float32", shape=())
     one = sn.function([s], op(s), backend="cpp")
-    np.testing.assert_array_equal([one(np.float32(e)) for e in x[:40]], want[:40])
-    np.testing.assert_array_equal(kernel(x[::-3]), want[::-3])
+    same(np.array([one(np.float32(e)) for e in x[:40]]), want[:40])
+    same(kernel(x[::-3]), want[::-3])
     m = st.tensor("m", dtype="float32", shape=(None, None))
     r = st.tensor("r", dtype="float32", shape=(None,))
     grid = sn.function([m, r], op(m + r), backend="cpp")
-    np.testing.assert_array_equal(grid(np.zeros((59, 17), np.float32), x[:17]), np.broadcast_to(want[:17], (59, 17)))
+    same(grid(np.zeros((59, 17), np.float32), x[:17]), np.broadcast_to(want[:17], (59, 17)))
     np.testing.assert_allclose(want, sn.function([v], op(v), backend="numpy")(x), rtol=1e-6, atol=1e-37)
 
 
 def test_kernel_source_and_eligibility():
+    """What gets an explicit kernel, and which entry points a module instantiates (the
+    source is the same on every machine: the preprocessor picks the branch)."""
     x, y = st.tensor("x", dtype="float32", shape=(None,)), st.tensor("y", dtype="float32", shape=(None,))
     src = sn.codegen([x, y], st.exp(-x) * st.sin(y) + st.log1p(x * x) / 3, backend="cpp")
     assert "#if SYMNB_V16" in src and "V::exp(" in src and "V::log1p(" in src and "V::sin(" in src
