@@ -3,8 +3,8 @@
 One loop per node: a flat path when every operand is a full-size C-contiguous array or a
 scalar (`omp simd`, vectorized transcendental calls, threads above a size threshold), and
 a strided path over rows for broadcasting and views. Statically typed broadcasting is
-checked at run time before any element is touched. Float32 loops that call vector math get
-an explicit 16-lane kernel (render_vector.py).
+checked at run time before any element is touched. Float loops of arithmetic and math
+functions get an explicit AVX-512 kernel (render_vector.py).
 """
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ class Loop:
 
     def __init__(self, c, operands, stmts, results, checked):
         self.c, self.operands, self.stmts, self.results, self.checked = c, operands, stmts, results, checked
-        self.vector = None     # (statements, results) of an explicit 16-lane kernel, if eligible
+        self.vector = None     # (statements, results, calls) of an explicit kernel, if eligible
         node = c.node
         self.nd = node.outputs[0].ndim
         self.ins = [c.ins[j] for j in operands]
@@ -130,7 +130,7 @@ class Loop:
         if self.vector is None:
             return scalar
         loads = [(f"x{j}", self._scalar(i)) for i, j in enumerate(self.operands)]
-        return render_vector.kernel(params, loads, *self.vector, scalar)
+        return render_vector.kernel(self.c.node.outputs[0].dtype, params, loads, *self.vector, scalar)
 
     def parallel(self) -> str:
         """C condition for splitting the loop between threads: the bytes it touches, 8 times

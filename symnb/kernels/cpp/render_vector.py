@@ -1,12 +1,14 @@
-"""Explicit 16-lane kernels for float32 loops that call vector math (stage "backend renderer").
+"""Explicit AVX-512 kernels for float loops (stage "backend renderer").
 
-GCC vectorizes an `omp simd` loop that calls exp by calling a vector function once per 16
-lanes; the call, with every vector register saved around it, costs about what exp itself
-does. An eligible node's kernel is written here with vmath.h's vector type instead: the
-same element code, its transcendentals inline, the end of the range under a lane mask. It
-is eligible when every operand, result and intermediate value is float32, every inner op is
-in VECTOR_OPS and at least one is a transcendental. The `#else` branch keeps the `omp simd`
-kernel for compilers without AVX-512; both compute the same bits (vmath.h).
+An eligible node's kernel is written with vec.h's lane types (16 float32 or 8 float64 lanes)
+instead of as an `omp simd` loop: its whole steps run on a 64-byte aligned output (NumPy's
+large arrays start 16 bytes off a cache line, and GCC's loop splits every access over two:
+2*a+3*b float32 over 50k elements here took 12% longer, over 1000 elements 30%), the ends of
+the range are masked steps instead of a scalar loop, and the float32 transcendentals of
+vmath.h are inline (GCC calls a vector function per 16 lanes, and the call, with every
+register saved around it, cost as much as expf itself). Eligible: every operand, result and
+intermediate value of one float dtype, every inner op in the table below. The `#else`
+branch keeps the `omp simd` kernel for compilers without AVX-512; both compute the same bits.
 """
 from __future__ import annotations
 
@@ -14,19 +16,19 @@ import re
 
 from ...core.graph import Constant, toposort
 from ...core.ops import Elemwise
-from .scalar import literal
+from .scalar import MATH, literal
 
-# Inner op -> vector expression over vmath.h's V::F (args are C expressions of that type).
+LANES = {"float32": "symnb::v16", "float64": "symnb::v8"}
 _INFIX = {"add": " + ", "mul": " * ", "sub": " - ", "true_div": " / "}
-_INLINE = ("exp", "log1p", "sin", "cos", "sqrt", "abs", "sigmoid", "softplus")
-_GLIBC = {"log": "log", "tan": "tan", "expm1": "expm1", "log2": "log2", "log10": "log10", "exp2": "exp2",
-          "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
-          "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "erf": "erf", "erfc": "erfc"}
-TRANSCENDENTAL = frozenset(_INLINE + tuple(_GLIBC)) - {"sqrt", "abs"}
+# Inner ops that are one function of vec.h / vmath.h (V::exp, V::tanh, ...).
+FUNCTIONS = {name: MATH[name] for name in MATH if name not in ("floor", "ceil", "round")} | {
+    "sigmoid": "sigmoid", "softplus": "softplus", "abs": "abs"}
+TRANSCENDENTAL = frozenset(FUNCTIONS) - {"sqrt", "abs"}
 
 
-def vector_op(name, args):
-    """The vector expression of one inner op, or None when the kernels have none."""
+def vector_op(name, args, one):
+    """The vector expression of one inner op, or None when the kernels have none. `one` is
+    the literal 1 of the dtype."""
     if name in _INFIX and (len(args) == 2 or name in ("add", "mul")):
         return "(" + _INFIX[name].join(args) + ")"
     if len(args) != 1:
@@ -39,19 +41,17 @@ def vector_op(name, args):
     if name == "sqr":
         return f"({a} * {a})"
     if name == "reciprocal":
-        return f"(1.0f / {a})"
-    if name in _INLINE:
-        return f"V::{name}({a})"
-    if name in _GLIBC:
-        return f"_ZGVeN16v_{_GLIBC[name]}f({a})"
+        return f"({one} / {a})"
+    if name in FUNCTIONS:
+        return f"V::{FUNCTIONS[name]}({a})"
     return None
 
 
 def vector_body(inner_in, inner_out, names):
-    """(statements, result expressions) of one 16-lane step over the inner graph, or None.
-
-    `names` are the C expressions (V::F) of the inner inputs, in order."""
-    if any(v.dtype != "float32" for v in (*inner_in, *inner_out)):
+    """(statements, result expressions, whether it calls a transcendental) of one step over
+    the inner graph, or None. `names` are the C expressions (V::F) of the inner inputs."""
+    dtype = inner_out[0].dtype
+    if dtype not in LANES or any(v.dtype != dtype for v in (*inner_in, *inner_out)):
         return None
     known = {id(v): n for v, n in zip(inner_in, names)}
     lines, calls = [], False
@@ -59,47 +59,47 @@ def vector_body(inner_in, inner_out, names):
     def expr(v):
         if id(v) in known:
             return known[id(v)]
-        if isinstance(v, Constant) and v.dtype == "float32":
-            return f"V::splat({literal(v.data.item(), 'float32')})"
+        if isinstance(v, Constant) and v.dtype == dtype:
+            return f"V::splat({literal(v.data.item(), dtype)})"
         return None
 
     for j, n in enumerate(toposort(list(inner_out))):
-        if not isinstance(n.op, Elemwise) or n.outputs[0].dtype != "float32":
+        if not isinstance(n.op, Elemwise) or n.outputs[0].dtype != dtype:
             return None
         args = [expr(i) for i in n.inputs]
-        code = None if None in args or any(i.dtype != "float32" for i in n.inputs) else vector_op(n.op.scalar, args)
+        code = None if None in args or any(i.dtype != dtype for i in n.inputs) else \
+            vector_op(n.op.scalar, args, literal(1, dtype))
         if code is None:
             return None
         calls = calls or n.op.scalar in TRANSCENDENTAL
         known[id(n.outputs[0])] = f"t{j}"
         lines.append(f"const V::F t{j} = {code};")
     results = [expr(o) for o in inner_out]
-    return (lines, results) if calls and None not in results else None
+    return None if None in results else (lines, results, calls)
 
 
-def kernel(params, loads, stmts, stores, scalar_kernel) -> str:
-    """The kernel lambda, else (no AVX-512) `scalar_kernel`: 16 lanes a step, whole steps
-    on an output 64-byte aligned (NumPy's large arrays start 16 bytes off a cache line, and
-    a step over two lines cost 7% here), a masked step before them and one after. RTL GCSE
-    and the second scheduling pass, off for the module (compiler.py), are back on for these
-    kernels: without them B's kernel took 12% longer.
+def kernel(dtype, params, loads, stmts, stores, calls, scalar_kernel) -> str:
+    """The kernel lambda, else (no AVX-512) `scalar_kernel`: whole steps on an output 64-byte
+    aligned, a masked step before them and one after. RTL GCSE and the second scheduling
+    pass, off for the module (compiler.py), are back on for kernels that call transcendentals
+    (`calls`): without them B's kernel took 12% longer.
 
     loads[i] is "x{j}" with its pointer b{i} and whether it is a scalar; stores are the
     result expressions for q0, q1, ..."""
     lds = " ".join(f"const V::F {name} = {'V::splat(b%d[0])' % i if scalar else 'V::load(b%d + i, m)' % i};"
                    for i, (name, scalar) in enumerate(loads))
     sts = " ".join(f"V::store(q{k} + i, m, {r});" for k, r in enumerate(stores))
+    attrs = 'noinline, optimize("gcse", "schedule-insns2")' if calls else "noinline"
     return "\n".join([
         "#if SYMNB_V16",
-        f"auto kern = []({', '.join(params)}) __attribute__((noinline, optimize(\"gcse\", \"schedule-insns2\"))) "
-        "-> int { namespace V = symnb::v16;",
+        f"auto kern = []({', '.join(params)}) __attribute__(({attrs})) -> int {{ namespace V = {LANES[dtype]};",
         "auto step = [&](npy_intp i, V::M m) __attribute__((always_inline)) {",
         f"{lds}", *stmts, f"{sts} }};",
         "const npy_intp head = V::to_line(q0 + lo) < hi - lo ? V::to_line(q0 + lo) : hi - lo;",
         "for (npy_intp i = lo, e = lo + head;;) {",
         "    if (i < e) { step(i, V::tail(e - i)); i = e; }",
         "    if (e == hi) break;",
-        "    for (; i + 16 <= hi; i += 16) step(i, V::ALL);",
+        "    for (; i + V::LANES <= hi; i += V::LANES) step(i, V::ALL);",
         "    e = hi;",
         "}",
         "return 0; };",

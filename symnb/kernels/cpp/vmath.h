@@ -2,39 +2,20 @@
 //
 // GCC vectorizes an `omp simd` loop that calls glibc's vector math by calling a function per
 // 16 lanes, and the call, with every vector register saved around it, costs as much as expf
-// itself. These are written as inline vector code instead: the explicit float32 kernels
+// itself. These are written as inline vector code instead: the explicit kernels
 // (render_vector.py) inline them, and the same functions serve every other loop and scalar
 // call through the vector function ABI (SYMNB_VMATH_ENTRY below), so a float32 exp gives
 // the same bits whichever loop computes it. Float64 keeps glibc's (NumPy's 1e-12 contract).
 //
 // Largest errors, measured over all 2^32 float32 inputs against the correctly rounded value:
-// exp 0.95 ulp, log1p 1.61 ulp, sin and cos 1.5 ulp; NaN, infinities, signed zeros, subnormal
+// exp 0.95 ulp, log1p 1.61 ulp, sin and cos 1.99 ulp; NaN, infinities, signed zeros, subnormal
 // results and the domain edges (log1p(-1) = -inf, log1p(x < -1) = NaN) as in C99.
-// Only GCC builtins and vector extensions: <immintrin.h> alone takes 0.25 s to parse. A
-// compiler without one of them (not GCC 12 or later) gets glibc's functions instead.
 #pragma once
+#include "vec.h"
 
-#if defined(__AVX512F__) && !defined(__clang__) && __GNUC__ >= 12 && __has_builtin(__builtin_shufflevector) \
-    && __has_builtin(__builtin_ia32_loadups512_mask) && __has_builtin(__builtin_ia32_storeups512_mask) \
-    && __has_builtin(__builtin_ia32_vfmaddps512_mask) && __has_builtin(__builtin_ia32_rndscaleps_mask) \
-    && __has_builtin(__builtin_ia32_scalefps512_mask) && __has_builtin(__builtin_ia32_fixupimmps512_mask) \
-    && __has_builtin(__builtin_ia32_maxps512_mask) && __has_builtin(__builtin_ia32_minps512_mask) \
-    && __has_builtin(__builtin_ia32_cmpps512_mask) && __has_builtin(__builtin_ia32_blendmps_512_mask) \
-    && __has_builtin(__builtin_ia32_sqrtps512_mask)
-#define SYMNB_V16 1
-
+#if SYMNB_V16
 namespace symnb { namespace v16 {
 
-typedef float F __attribute__((vector_size(64)));
-typedef int I __attribute__((vector_size(64)));
-typedef unsigned short M;      // a lane mask (__mmask16)
-static const M ALL = 0xFFFF;
-
-static inline F splat(float v) { return F{} + v; }
-static inline M tail(long n) { return n >= 16 ? ALL : (M)((1u << n) - 1); }
-static inline long to_line(const float* p) { return (long)((0 - (unsigned long)p) & 63) >> 2; }   // floats to the next 64 bytes
-static inline F load(const float* p, M m) { return __builtin_ia32_loadups512_mask(p, F{}, m); }
-static inline void store(float* p, M m, F v) { __builtin_ia32_storeups512_mask(p, v, m); }
 static inline F fma(F a, F b, F c) { return __builtin_ia32_vfmaddps512_mask(a, b, c, ALL, 4); }
 static inline F fma(F a, float b, float c) { return fma(a, splat(b), splat(c)); }
 static inline F rint(F a) { return __builtin_ia32_rndscaleps_mask(a, 8, a, ALL, 4); }  // nearest, quiet
@@ -105,17 +86,6 @@ static inline M beyond(F x, float bound) {
 }
 }}  // namespace symnb::v16
 
-// glibc's 16-lane functions: the fallback of sin and cos, and the rest of float32 math in the
-// explicit kernels.
-extern "C" {
-#define SYMNB_GLIBC16(name) symnb::v16::F _ZGVeN16v_##name##f(symnb::v16::F) noexcept;
-SYMNB_GLIBC16(sin) SYMNB_GLIBC16(cos) SYMNB_GLIBC16(log) SYMNB_GLIBC16(tan) SYMNB_GLIBC16(expm1)
-SYMNB_GLIBC16(log2) SYMNB_GLIBC16(log10) SYMNB_GLIBC16(exp2) SYMNB_GLIBC16(sinh) SYMNB_GLIBC16(cosh)
-SYMNB_GLIBC16(tanh) SYMNB_GLIBC16(asin) SYMNB_GLIBC16(acos) SYMNB_GLIBC16(atan) SYMNB_GLIBC16(asinh)
-SYMNB_GLIBC16(acosh) SYMNB_GLIBC16(atanh) SYMNB_GLIBC16(erf) SYMNB_GLIBC16(erfc)
-#undef SYMNB_GLIBC16
-}
-
 namespace symnb { namespace v16 {
 static inline F sin(F x) {
     const F n = rint(x * 0x1.45f306p-2f);
@@ -133,14 +103,7 @@ static inline F cos(F x) {
     if (__builtin_expect(big != 0, 0)) res = __builtin_ia32_blendmps_512_mask(res, _ZGVeN16v_cosf(x), big);
     return res;
 }
-static inline F sqrt(F x) { return __builtin_ia32_sqrtps512_mask(x, x, ALL, 4); }
-static inline F abs(F x) { return as_f(as_i(x) & 0x7fffffff); }
-// scalar.h's sigmoidf and softplusf, operation for operation (the same bits).
-static inline F sigmoid(F x) { return 1.0f / (1.0f + exp(-x)); }
-static inline F softplus(F x) {
-    const F l = log1p(exp(-abs(x)));
-    return x == 0.0f ? splat(0.6931472f) : (x < 0.0f ? l : x + l);
-}
+SYMNB_SIGMOID_SOFTPLUS(float, 0.6931472f)
 }}  // namespace symnb::v16
 
 // The vector function ABI's entry points for one function: `omp simd` loops call the 16-lane

@@ -1,6 +1,6 @@
-"""Float32 exp, log1p, sin and cos (vmath.h) and the explicit 16-lane kernels that inline
-them (render_vector.py): accuracy against float64, C99's special values, the same bits from
-every kind of loop, and eligibility."""
+"""Float32 exp, log1p, sin and cos (vmath.h) and the explicit AVX-512 kernels
+(render_vector.py): accuracy against float64, C99's special values, the same bits from
+every kind of loop, every length and alignment, and eligibility."""
 import numpy as np
 import pytest
 
@@ -97,21 +97,32 @@ def test_kernel_source_and_eligibility():
     src = sn.codegen([x, y], st.exp(-x) * st.sin(y) + st.log1p(x * x) / 3, backend="cpp")
     assert "#if SYMNB_V16" in src and "V::exp(" in src and "V::log1p(" in src and "V::sin(" in src
     assert "SYMNB_VMATH_ENTRY" not in src          # nothing but the kernel calls them
-    assert "#if SYMNB_V16" not in sn.codegen([x, y], x * y + 1, backend="cpp")               # no transcendental
+    assert 'optimize("gcse"' in src                # a transcendental's kernel keeps GCSE
+    plain = sn.codegen([x, y], x * y + 1, backend="cpp")
+    assert "namespace V = symnb::v16" in plain and 'optimize("gcse"' not in plain
     d = st.tensor("d", dtype="float64", shape=(None,))
-    assert "#if SYMNB_V16" not in sn.codegen([d], st.exp(d), backend="cpp")                  # float64
+    assert "namespace V = symnb::v8" in sn.codegen([d], st.exp(d) * 2, backend="cpp")
     guarded = sn.codegen([x], st.maximum(st.exp(x), np.float32(0)), backend="cpp")        # no vector maximum
     assert "#if SYMNB_V16" not in guarded and "SYMNB_VMATH_ENTRY(exp)" in guarded
+    i = st.tensor("i", dtype="int32", shape=(None,))
+    assert "#if SYMNB_V16" not in sn.codegen([i], i * 3 + 1, backend="cpp")                # integers
+    assert "#if SYMNB_V16" not in sn.codegen([x, d], x * 2 + d, backend="cpp")            # two dtypes
 
 
-@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 1000, 70001])
-def test_every_length_and_operand_kind(n):
-    """Masked last steps, a 0-d operand, a constant, an output over an input (in place)."""
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [0, 1, 7, 15, 16, 17, 1000, 70001])
+def test_every_length_offset_and_operand_kind(n, dtype):
+    """Masked first and last steps at every offset from a cache line, a 0-d operand, a
+    constant; arithmetic alone is exact."""
     rng = np.random.default_rng(n)
-    a, b = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
-    x, y, s = (st.tensor("x", dtype="float32", shape=(None,)), st.tensor("y", dtype="float32", shape=(None,)),
-               st.tensor("s", dtype="float32", shape=()))
-    out = st.tanh(x) * s - st.cos(y) / np.float32(7) + st.softplus(-x)
-    got = sn.function([x, y, s], out, backend="cpp")(a, b, np.float32(0.25))
-    want = sn.function([x, y, s], out, backend="numpy")(a, b, np.float32(0.25))
-    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+    T = np.dtype(dtype).type
+    x, y, s = (st.tensor("x", dtype=dtype, shape=(None,)), st.tensor("y", dtype=dtype, shape=(None,)),
+               st.tensor("s", dtype=dtype, shape=()))
+    outs = [st.tanh(x) * s - st.cos(y) / T(7) + st.softplus(-x), (x * s - y) / (y + T(0.5)) + T(1)]
+    f, g = sn.function([x, y, s], outs, backend="cpp"), sn.function([x, y, s], outs, backend="numpy")
+    buf = rng.random(2 * n + 32).astype(dtype)
+    for off in (0, 1, 3, 5):
+        a, b = buf[off:off + n], buf[n + 16 + off:][:n]
+        got, want = f(a, b, T(0.25)), g(a, b, T(0.25))
+        np.testing.assert_allclose(got[0], want[0], rtol=2e-6 if dtype == "float32" else 1e-12, atol=1e-7)
+        np.testing.assert_array_equal(got[1], want[1])

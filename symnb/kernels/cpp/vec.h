@@ -1,0 +1,75 @@
+// AVX-512 lanes for the explicit elementwise kernels (render_vector.py; stage "program"):
+// 16 float32 lanes (symnb::v16) or 8 float64 lanes (symnb::v8) under the same names, masked
+// loads and stores (a kernel's first and last steps), and glibc's vector math behind plain
+// names (V::log, V::tanh, ...). vmath.h adds symnb's own float32 exp, log1p, sin and cos.
+// Only GCC builtins and vector extensions: <immintrin.h> alone takes 0.25 s to parse. A
+// compiler without one of them (not GCC 12 or later) leaves SYMNB_V16 undefined, and the
+// kernels' `omp simd` branch is compiled instead.
+#pragma once
+
+#if defined(__AVX512F__) && !defined(__clang__) && __GNUC__ >= 12 && __has_builtin(__builtin_shufflevector) \
+    && __has_builtin(__builtin_ia32_loadups512_mask) && __has_builtin(__builtin_ia32_storeups512_mask) \
+    && __has_builtin(__builtin_ia32_loadupd512_mask) && __has_builtin(__builtin_ia32_storeupd512_mask) \
+    && __has_builtin(__builtin_ia32_sqrtps512_mask) && __has_builtin(__builtin_ia32_sqrtpd512_mask) \
+    && __has_builtin(__builtin_ia32_vfmaddps512_mask) && __has_builtin(__builtin_ia32_rndscaleps_mask) \
+    && __has_builtin(__builtin_ia32_scalefps512_mask) && __has_builtin(__builtin_ia32_fixupimmps512_mask) \
+    && __has_builtin(__builtin_ia32_maxps512_mask) && __has_builtin(__builtin_ia32_minps512_mask) \
+    && __has_builtin(__builtin_ia32_cmpps512_mask) && __has_builtin(__builtin_ia32_blendmps_512_mask)
+#define SYMNB_V16 1
+
+namespace symnb {
+namespace v16 {
+typedef float F __attribute__((vector_size(64)));
+typedef int I __attribute__((vector_size(64)));
+typedef unsigned short M;      // a lane mask
+static const M ALL = 0xFFFF;
+static const long LANES = 16;
+static inline F splat(float v) { return F{} + v; }
+static inline M tail(long n) { return n >= LANES ? ALL : (M)((1u << n) - 1); }   // the first n lanes
+static inline long to_line(const float* p) { return (long)((0 - (unsigned long)p) & 63) >> 2; }   // elements to the next line
+static inline F load(const float* p, M m) { return __builtin_ia32_loadups512_mask(p, F{}, m); }
+static inline void store(float* p, M m, F v) { __builtin_ia32_storeups512_mask(p, v, m); }
+static inline F sqrt(F x) { return __builtin_ia32_sqrtps512_mask(x, x, ALL, 4); }
+static inline F abs(F x) { return (F)((I)x & 0x7fffffff); }
+}  // namespace v16
+namespace v8 {
+typedef double F __attribute__((vector_size(64)));
+typedef long long I __attribute__((vector_size(64)));
+typedef unsigned char M;
+static const M ALL = 0xFF;
+static const long LANES = 8;
+static inline F splat(double v) { return F{} + v; }
+static inline M tail(long n) { return n >= LANES ? ALL : (M)((1u << n) - 1); }   // the first n lanes
+static inline long to_line(const double* p) { return (long)((0 - (unsigned long)p) & 63) >> 3; }   // elements to the next line
+static inline F load(const double* p, M m) { return __builtin_ia32_loadupd512_mask(p, F{}, m); }
+static inline void store(double* p, M m, F v) { __builtin_ia32_storeupd512_mask(p, v, m); }
+static inline F sqrt(F x) { return __builtin_ia32_sqrtpd512_mask(x, x, ALL, 4); }
+static inline F abs(F x) { return (F)((I)x & 0x7fffffffffffffffLL); }
+}  // namespace v8
+}  // namespace symnb
+
+// glibc's vector functions (16 float32 or 8 float64 lanes) under their plain names.
+#define SYMNB_GLIBC16(name) extern "C" symnb::v16::F _ZGVeN16v_##name##f(symnb::v16::F) noexcept; \
+    namespace symnb { namespace v16 { static inline F name(F x) { return _ZGVeN16v_##name##f(x); } } }
+#define SYMNB_GLIBC8(name) extern "C" symnb::v8::F _ZGVeN8v_##name(symnb::v8::F) noexcept; \
+    namespace symnb { namespace v8 { static inline F name(F x) { return _ZGVeN8v_##name(x); } } }
+#define SYMNB_GLIBC(name) SYMNB_GLIBC16(name) SYMNB_GLIBC8(name)
+SYMNB_GLIBC(log) SYMNB_GLIBC(tan) SYMNB_GLIBC(expm1) SYMNB_GLIBC(log2) SYMNB_GLIBC(log10) SYMNB_GLIBC(exp2)
+SYMNB_GLIBC(sinh) SYMNB_GLIBC(cosh) SYMNB_GLIBC(tanh) SYMNB_GLIBC(asin) SYMNB_GLIBC(acos) SYMNB_GLIBC(atan)
+SYMNB_GLIBC(asinh) SYMNB_GLIBC(acosh) SYMNB_GLIBC(atanh) SYMNB_GLIBC(erf) SYMNB_GLIBC(erfc)
+SYMNB_GLIBC8(exp) SYMNB_GLIBC8(log1p) SYMNB_GLIBC8(sin) SYMNB_GLIBC8(cos)
+extern "C" symnb::v16::F _ZGVeN16v_sinf(symnb::v16::F) noexcept;     // vmath.h's sin and cos beyond 2^13
+extern "C" symnb::v16::F _ZGVeN16v_cosf(symnb::v16::F) noexcept;
+#undef SYMNB_GLIBC
+#undef SYMNB_GLIBC8
+#undef SYMNB_GLIBC16
+
+// scalar.h's sigmoid and softplus, operation for operation (the same bits); in each
+// namespace once its exp and log1p are declared (vmath.h for float32).
+#define SYMNB_SIGMOID_SOFTPLUS(T, LN2) \
+    static inline F sigmoid(F x) { return (T)1 / ((T)1 + exp(-x)); } \
+    static inline F softplus(F x) { \
+        const F l = log1p(exp(-abs(x))); \
+        return x == (T)0 ? splat(LN2) : (x < (T)0 ? l : x + l); }
+namespace symnb { namespace v8 { SYMNB_SIGMOID_SOFTPLUS(double, 0.6931471805599453) } }
+#endif
