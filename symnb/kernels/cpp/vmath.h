@@ -84,9 +84,6 @@ static inline F reduce_pi(F x, F n) {
 static inline M beyond(F x, float bound) {
     return __builtin_ia32_cmpps512_mask(as_f(as_i(x) & 0x7fffffff), splat(bound), 30, ALL, 4);   // > (quiet)
 }
-}}  // namespace symnb::v16
-
-namespace symnb { namespace v16 {
 static inline F sin(F x) {
     const F n = rint(x * 0x1.45f306p-2f);
     F res = fixup(sin_reduced(reduce_pi(x, n), __builtin_convertvector(n, I)), x, 0x00000100);   // -0 -> -0
