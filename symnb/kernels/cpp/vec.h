@@ -17,36 +17,25 @@
     && __has_builtin(__builtin_ia32_cmpps512_mask) && __has_builtin(__builtin_ia32_blendmps_512_mask)
 #define SYMNB_V16 1
 
+// One lane type: F (T x N), its bits I, its lane mask M, and what a kernel does with them.
+#define SYMNB_LANES(T, BITS, MASK, N, SUFFIX, ABS_BITS) \
+    typedef T F __attribute__((vector_size(64))); \
+    typedef BITS I __attribute__((vector_size(64))); \
+    typedef MASK M; \
+    static const M ALL = (M)((1u << N) - 1); \
+    static const long LANES = N; \
+    static inline F splat(T v) { return F{} + v; } \
+    static inline M tail(long n) { return n >= LANES ? ALL : (M)((1u << n) - 1); }   /* the first n lanes */ \
+    static inline long to_line(const T* p) { return (long)((0 - (unsigned long)p) & 63) / (long)sizeof(T); } \
+    static inline F load(const T* p, M m) { return __builtin_ia32_loadu##SUFFIX##512_mask(p, F{}, m); } \
+    static inline void store(T* p, M m, F v) { __builtin_ia32_storeu##SUFFIX##512_mask(p, v, m); } \
+    static inline F sqrt(F x) { return __builtin_ia32_sqrt##SUFFIX##512_mask(x, x, ALL, 4); } \
+    static inline F abs(F x) { return (F)((I)x & (BITS)ABS_BITS); }
 namespace symnb {
-namespace v16 {
-typedef float F __attribute__((vector_size(64)));
-typedef int I __attribute__((vector_size(64)));
-typedef unsigned short M;      // a lane mask
-static const M ALL = 0xFFFF;
-static const long LANES = 16;
-static inline F splat(float v) { return F{} + v; }
-static inline M tail(long n) { return n >= LANES ? ALL : (M)((1u << n) - 1); }   // the first n lanes
-static inline long to_line(const float* p) { return (long)((0 - (unsigned long)p) & 63) >> 2; }   // elements to the next line
-static inline F load(const float* p, M m) { return __builtin_ia32_loadups512_mask(p, F{}, m); }
-static inline void store(float* p, M m, F v) { __builtin_ia32_storeups512_mask(p, v, m); }
-static inline F sqrt(F x) { return __builtin_ia32_sqrtps512_mask(x, x, ALL, 4); }
-static inline F abs(F x) { return (F)((I)x & 0x7fffffff); }
-}  // namespace v16
-namespace v8 {
-typedef double F __attribute__((vector_size(64)));
-typedef long long I __attribute__((vector_size(64)));
-typedef unsigned char M;
-static const M ALL = 0xFF;
-static const long LANES = 8;
-static inline F splat(double v) { return F{} + v; }
-static inline M tail(long n) { return n >= LANES ? ALL : (M)((1u << n) - 1); }   // the first n lanes
-static inline long to_line(const double* p) { return (long)((0 - (unsigned long)p) & 63) >> 3; }   // elements to the next line
-static inline F load(const double* p, M m) { return __builtin_ia32_loadupd512_mask(p, F{}, m); }
-static inline void store(double* p, M m, F v) { __builtin_ia32_storeupd512_mask(p, v, m); }
-static inline F sqrt(F x) { return __builtin_ia32_sqrtpd512_mask(x, x, ALL, 4); }
-static inline F abs(F x) { return (F)((I)x & 0x7fffffffffffffffLL); }
-}  // namespace v8
+namespace v16 { SYMNB_LANES(float, int, unsigned short, 16, ps, 0x7fffffff) }
+namespace v8 { SYMNB_LANES(double, long long, unsigned char, 8, pd, 0x7fffffffffffffffLL) }
 }  // namespace symnb
+#undef SYMNB_LANES
 
 // glibc's vector functions (16 float32 or 8 float64 lanes) under their plain names.
 #define SYMNB_GLIBC16(name) extern "C" symnb::v16::F _ZGVeN16v_##name##f(symnb::v16::F) noexcept; \

@@ -126,3 +126,18 @@ def test_every_length_offset_and_operand_kind(n, dtype):
         got, want = f(a, b, T(0.25)), g(a, b, T(0.25))
         np.testing.assert_allclose(got[0], want[0], rtol=2e-6 if dtype == "float32" else 1e-12, atol=1e-7)
         np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_the_branch_for_machines_without_avx512_compiles(tmp_path):
+    """Modules carry an `omp simd` kernel for compilers without AVX-512: the same source,
+    built for x86-64-v3, compiles (with glibc's functions behind symnb_expf and the rest)."""
+    import subprocess
+    from symnb.kernels.cpp.compiler import build_command
+    x, d = st.tensor("x", dtype="float32", shape=(None,)), st.tensor("d", dtype="float64", shape=(None,))
+    src = sn.codegen([x, d], [st.exp(-x) * st.sin(x) + st.softplus(x), st.maximum(st.exp(x), np.float32(0)),
+                              st.sigmoid(d) * 2 + st.log1p(d)], backend="cpp")
+    assert "#if SYMNB_V16" in src and "SYMNB_VMATH_ENTRY(exp)" in src
+    (tmp_path / "m.cpp").write_text(src)
+    cmd = build_command("m", "m.so", ["-march=x86-64-v3", "-mno-avx512f", "-fsyntax-only"])
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
