@@ -176,6 +176,8 @@ def sum_of_length_one(v, x, **_):
     op = v.owner.op
     if op.kind not in ("sum", "prod", "max", "min") or not all(x.type.shape[a] == 1 for a in op.axis):
         return None
+    if x.dtype != v.dtype:
+        x = E.cast(x, v.dtype)                              # sum of bools or small ints is int64
     if op.keepdims:
         return x                                            # sum over axes of length 1 -> x
     return dimshuffle(x, [d for d in range(x.ndim) if d not in op.axis])

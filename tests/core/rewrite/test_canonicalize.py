@@ -70,3 +70,19 @@ def test_canonical_graph_computes_the_same():
     e = (x * 1 + 0) * 2 + x * 3 - (x - x) + st.exp(st.log(x + 5))
     v = np.random.default_rng(0).uniform(1, 2, (3, 4))
     np.testing.assert_allclose(sn.function([x], e, rewrite=False)(v), sn.function([x], e)(v), rtol=1e-14)
+
+
+def test_reduction_over_axes_of_length_one_keeps_numpys_dtype():
+    """sum over an axis of length 1 is its input, cast where NumPy's sum widens (bools and
+    small integers sum to int64); found by the random-graph test."""
+    for dtype in ("bool", "int8", "uint16", "float32"):
+        x = st.tensor("x", dtype=dtype, shape=(1, 1))
+        ones = np.ones((1, 1), dtype)
+        for keepdims in (True, False):
+            for y, want in ((x.sum(axis=0, keepdims=keepdims), ones.sum(axis=0, keepdims=keepdims)),
+                            (x.prod(axis=0, keepdims=keepdims), ones.prod(axis=0, keepdims=keepdims)),
+                            (st.max(x, axis=0, keepdims=keepdims), ones.max(axis=0, keepdims=keepdims))):
+                r = canon(y)
+                assert r.dtype == want.dtype and r.type.shape == y.type.shape
+                got = sn.function([x], y)(ones)
+                assert got.dtype == want.dtype and np.array_equal(got, want)
