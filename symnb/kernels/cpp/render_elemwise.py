@@ -35,11 +35,10 @@ def inner_graph(node):
     return phs, tuple(apply_op(node.op, phs, as_list=True))
 
 
-def loop_body(renderer, node, names):
-    """(statements, result expressions, checked) computing the outputs of one element.
-
-    `names` maps inner input ids to C expressions; None when an op has no C++ code."""
-    inner_in, inner_out = inner_graph(node)
+def loop_body(renderer, inner_in, inner_out, names):
+    """(statements, result expressions, checked) computing the outputs of one element of the
+    inner graph (inner_graph). `names` are the C expressions of the inner inputs, in order;
+    None when an op has no C++ code."""
     names = {id(v): names[k] for k, v in enumerate(inner_in)}
     lines, checked = [], False
 
@@ -77,13 +76,14 @@ def render(c):
         return None
     names = [literal(c.const_scalar(j), v.dtype) if j not in operands else f"x{j}"
              for j, v in enumerate(node.inputs)]
-    code = loop_body(c.renderer, node, names)
+    graph = inner_graph(node)
+    code = loop_body(c.renderer, *graph, names)
     if code is None:
         return None
     loop = Loop(c, operands, *code)
     if not loop.checked:
         loop.vector = render_vector.vector_body(
-            *inner_graph(node), [n if j in operands else f"V::splat({n})" for j, n in enumerate(names)])
+            *graph, [n if j in operands else f"V::splat({n})" for j, n in enumerate(names)])
     flat = loop.flat_condition()
     lines = loop.shape_and_outputs() + ["int err = 0;", loop.kernel()]
     if flat == "1":        # scalars only (0-d or all-ones shapes): no rows to walk

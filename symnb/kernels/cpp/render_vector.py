@@ -16,7 +16,7 @@ import re
 
 from ...core.graph import Constant, toposort
 from ...core.ops import Elemwise
-from .scalar import MATH, literal
+from .scalar import MATH, VMATH, literal
 
 LANES = {"float32": "symnb::v16", "float64": "symnb::v8"}
 _INFIX = {"add": " + ", "mul": " * ", "sub": " - ", "true_div": " / "}
@@ -109,9 +109,10 @@ def kernel(dtype, params, loads, stmts, stores, calls, scalar_kernel) -> str:
 
 
 _FALLBACK = re.compile(r"^#else  // no AVX-512\n.*?^#endif  // no AVX-512$", re.S | re.M)
-# Calls that need vmath.h's entry points, by function (scalar.h's helpers call exp and log1p).
-_ENTRY_USES = {"exp": ("symnb_expf(", "sigmoidf(", "softplusf("), "log1p": ("symnb_log1pf(", "softplusf("),
-               "sin": ("symnb_sinf(",), "cos": ("symnb_cosf(",)}
+# Calls that need vmath.h's entry points, by function: its own name, and scalar.h's
+# float32 helpers built on exp and log1p.
+_HELPERS = {"exp": ("sigmoidf(", "softplusf("), "log1p": ("softplusf(",)}
+_ENTRY_USES = {name: (f"symnb_{name}f(",) + _HELPERS.get(name, ()) for name in VMATH}
 
 
 def vmath_entries(body: str) -> str:

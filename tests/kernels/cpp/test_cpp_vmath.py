@@ -7,15 +7,12 @@ import pytest
 import symnb as sn
 import symnb.tensor as st
 from symnb.kernels.base import BACKENDS
-from symnb.kernels.cpp.compiler import toolchain
+
+from . import avx512
 
 pytestmark = pytest.mark.skipif(not BACKENDS["cpp"].available()[0], reason=BACKENDS["cpp"].available()[1])
 
 FUNCS = {"exp": np.exp, "log1p": np.log1p, "sin": np.sin, "cos": np.cos}
-
-
-def avx512() -> bool:
-    return "-mavx512f " in toolchain().target + " "
 
 
 # Largest error in ulps over all 2^32 inputs, measured exhaustively for vmath.h (exp 0.95,
