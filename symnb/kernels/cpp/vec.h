@@ -18,13 +18,17 @@
 #define SYMNB_V16 1
 
 // One lane type: F (T x N), its bits I, its lane mask M, and what a kernel does with them.
+// splat lists its lanes: `F{} + v` would add +0.0 to v, turning -0.0 into +0.0 (and costing
+// an add before each broadcast).
+#define SYMNB_X8(v) v, v, v, v, v, v, v, v
+#define SYMNB_X16(v) SYMNB_X8(v), SYMNB_X8(v)
 #define SYMNB_LANES(T, BITS, MASK, N, SUFFIX, ABS_BITS) \
     typedef T F __attribute__((vector_size(64))); \
     typedef BITS I __attribute__((vector_size(64))); \
     typedef MASK M; \
     static const M ALL = (M)((1u << N) - 1); \
     static const long LANES = N; \
-    static inline F splat(T v) { return F{} + v; } \
+    static inline F splat(T v) { return F{SYMNB_X##N(v)}; } \
     static inline M tail(long n) { return n >= LANES ? ALL : (M)((1u << n) - 1); }   /* the first n lanes */ \
     static inline long to_line(const T* p) { return (long)((0 - (unsigned long)p) & 63) / (long)sizeof(T); } \
     static inline F load(const T* p, M m) { return __builtin_ia32_loadu##SUFFIX##512_mask(p, F{}, m); } \
@@ -36,6 +40,8 @@ namespace v16 { SYMNB_LANES(float, int, unsigned short, 16, ps, 0x7fffffff) }
 namespace v8 { SYMNB_LANES(double, long long, unsigned char, 8, pd, 0x7fffffffffffffffLL) }
 }  // namespace symnb
 #undef SYMNB_LANES
+#undef SYMNB_X16
+#undef SYMNB_X8
 
 // glibc's vector functions (16 float32 or 8 float64 lanes) under their plain names.
 #define SYMNB_GLIBC16(name) extern "C" symnb::v16::F _ZGVeN16v_##name##f(symnb::v16::F) noexcept; \

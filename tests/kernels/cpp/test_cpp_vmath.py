@@ -138,3 +138,14 @@ def test_the_branch_for_machines_without_avx512_compiles(tmp_path):
     cmd = build_command("m", "m.so", ["-march=x86-64-v3", "-mno-avx512f", "-fsyntax-only"])
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_negative_zero_scalar_keeps_its_sign_in_every_lane(dtype):
+    """A scalar operand is broadcast to all lanes; adding +0.0 to do it made -0.0 positive."""
+    x, s = st.tensor("x", dtype=dtype, shape=(None,)), st.scalar("s", dtype=dtype)
+    f = sn.function([x, s], [x * s, s - x, st.exp(x) * s], backend="cpp")
+    xs = np.linspace(0, 1, 37, dtype=dtype)
+    xs[0] = 0.0
+    for got, want in zip(f(xs, np.asarray(-0.0, dtype)), (xs * -0.0, -0.0 - xs, np.exp(xs) * -0.0)):
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
