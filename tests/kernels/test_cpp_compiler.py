@@ -22,6 +22,7 @@ from symnb import cli
 from symnb.kernels import cache
 from symnb.kernels.cpp import compiler
 from symnb.kernels.cpp.compiler import CompileError, compile_module
+from symnb.kernels.cpp.renderer import SECOND_UNIT
 
 pytestmark = pytest.mark.skipif(not compiler.compiler_available()[0],
                                 reason=compiler.compiler_available()[1])
@@ -268,6 +269,29 @@ def test_compile_error_shows_the_line(root):
     assert e.locations()[0][0] == line
     assert f">{line:5d} |     return PyFloat_FromDouble(a + b_typo);" in str(e)
     assert "g++" in e.command[0] and "-march=native" in e.command and e.returncode != 0
+    assert cache.entries() == [] and not list((root / "tmp").iterdir())
+
+
+# SRC in two translation units (renderer.SECOND_UNIT): add() calls a function of the second.
+SPLIT_SRC = SRC.replace("static PyObject* add(", "double half(double);\nstatic PyObject* add(").replace(
+    "return PyFloat_FromDouble(a + b);", "return PyFloat_FromDouble(2 * half(a + b));") + \
+    SECOND_UNIT + "double half(double x) {\n    return x / 2;\n}\n"
+
+
+def test_a_source_in_two_units_builds_one_module(root):
+    m = compile_module(SPLIT_SRC)
+    assert m.add(1.5, 2) == 3.5 and m.total(np.arange(4.0)) == 6.0
+    built = sorted(p.name for p in Path(m.__file__).parent.glob("*.cpp"))
+    assert len(built) == 2 and built[1].endswith("_2.cpp")
+
+
+def test_compile_error_in_the_second_unit_names_its_file_and_line(root):
+    bad = SPLIT_SRC.replace("return x / 2;", "return x / two;")
+    with pytest.raises(CompileError) as info:
+        compile_module(bad)
+    e = info.value
+    assert e.filename.endswith("_2.cpp") and "-c" in e.command and "two" in e.stderr
+    assert e.locations()[0][0] == 2 and ">    2 |     return x / two;" in str(e)
     assert cache.entries() == [] and not list((root / "tmp").iterdir())
 
 

@@ -1,1 +1,1 @@
-"""The C++ backend: graph -> one C++ translation unit -> CPython extension module."""
+"""The C++ backend: graph -> C++ source (one or two translation units) -> CPython extension module."""

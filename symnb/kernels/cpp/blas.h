@@ -69,7 +69,7 @@ struct BlasThreads {
     }
     void unlock() { __atomic_store_n(&state[0], 0, __ATOMIC_RELEASE); }
 };
-static BlasThreads blas_threads;
+inline BlasThreads blas_threads;
 
 // OpenBLAS on one thread while a product is split between our threads (the way out of two
 // pools on the same cores): after a threaded product its workers spin for about 0.1 s,

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Sequence
 
 from .. import cache
+from .renderer import SECOND_UNIT
 
 HERE = Path(__file__).parent  # runtime headers (*.h): on the include path and in the key
 # Every flag that changes the object code is here, so the cache key covers all of them.
@@ -204,29 +205,60 @@ def build_command(name: str, so_file: str, extra_flags: Sequence[str] = ()) -> l
             f"{name}.cpp", *extra_flags, *LIBS, "-o", so_file]
 
 
+def unit_commands(name: str, so_file: str, units: int, extra_flags: Sequence[str] = ()) -> list[list[str]]:
+    """A source split in `units` translation units (renderer.SECOND_UNIT): one argv per
+    unit, `<name>.cpp`, `<name>_2.cpp`, each to an object file, then the link."""
+    tc = toolchain()
+    files = [f"{name}.cpp"] + [f"{name}_{i + 1}.cpp" for i in range(1, units)]
+    compile_ = [[*tc.cxx, *FLAGS, *(f"-I{d}" for d in tc.includes), f"-DSYMNB_MODULE={name}", "-c", f,
+                 *extra_flags, "-o", f[:-4] + ".o"] for f in files]
+    link = [*tc.cxx, "-shared", "-pthread", *(f[:-4] + ".o" for f in files), *extra_flags, *LIBS, "-o", so_file]
+    return compile_ + [link]
+
+
+def _run_all(cmds: list[list[str]], workdir: Path) -> list[subprocess.CompletedProcess]:
+    """Run the commands at once; their completed processes in order."""
+    procs = [subprocess.Popen(c, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
+    outputs = [p.communicate() for p in procs]
+    return [subprocess.CompletedProcess(c, p.returncode, *o) for c, p, o in zip(cmds, procs, outputs)]
+
+
 def _build(workdir: Path, source: str, name: str, extra_flags: Sequence[str], verbose: bool) -> dict:
-    src = f"{name}.cpp"
-    (workdir / src).write_text(source, encoding="utf-8")
+    units = source.split(SECOND_UNIT)
+    files = [f"{name}.cpp"] + [f"{name}_{i + 1}.cpp" for i in range(1, len(units))]
+    for f, text in zip(files, units):
+        (workdir / f).write_text(text, encoding="utf-8")
     # A new file name per build: a process that loaded an older build of this key would
     # otherwise get the old, still-mapped library back from dlopen for the same path.
     so = f"{name}-{secrets.token_hex(4)}.so"
-    cmd = build_command(name, so, extra_flags)
-    if verbose:
-        print(shlex.join(cmd), flush=True)
+    if len(units) == 1:
+        steps = [[build_command(name, so, extra_flags)]]
+    else:   # the units at once (one core each), then the link
+        *compile_, link = unit_commands(name, so, len(units), extra_flags)
+        steps = [compile_, [link]]
     t0 = time.perf_counter()
-    # Relative file names keep build-dir paths out of diagnostics: `symnb_x.cpp:12:5: error`.
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    output = ""
+    for cmds in steps:
+        if verbose:
+            print("\n".join(shlex.join(c) for c in cmds), flush=True)
+        # Relative file names keep build-dir paths out of diagnostics: `symnb_x.cpp:12:5: error`.
+        for k, proc in enumerate(_run_all(cmds, workdir)):
+            output += proc.stdout + proc.stderr
+            if verbose:
+                print(proc.stdout + proc.stderr, end="", flush=True)
+            if proc.returncode != 0:
+                unit = k if len(cmds) > 1 or len(units) == 1 else None
+                raise CompileError(proc.args, proc.stderr, units[unit] if unit is not None else source,
+                                   files[unit] if unit is not None else "", proc.returncode)
     seconds = time.perf_counter() - t0
     if verbose:
-        print(proc.stdout + proc.stderr, end="", flush=True)
         print(f"symnb: compiled {name} in {seconds:.2f} s", flush=True)
-    if proc.returncode != 0:
-        raise CompileError(cmd, proc.stderr, source, src, proc.returncode)
+    src = files[0]
     tc = toolchain()
     return {"module": name, "so": so, "source": src, "compiler": tc.path,
             "compiler_version": tc.version.splitlines()[0] if tc.version else "",
             "flags": [*FLAGS, *extra_flags, *LIBS], "source_size": len(source),
-            "compile_seconds": seconds, "compiler_output": proc.stderr[-20000:]}
+            "compile_seconds": seconds, "compiler_output": output[-20000:]}
 
 
 def _load(entry: Path, meta: dict) -> ModuleType:

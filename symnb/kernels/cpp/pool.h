@@ -9,7 +9,7 @@
 
 namespace symnb {
 
-static int n_threads = 1;     // threads for big loops (1 in a forked child)
+inline int n_threads = 1;     // threads for big loops (1 in a forked child)
 
 struct Pool {
     enum { MAXW = 63, CHUNKS_PER_THREAD = 4 };
@@ -149,8 +149,8 @@ inline void* Pool::main_loop(void* arg) {
 // the core with the next function's worker: a dot and an update alternating from two
 // functions ran in 56 us instead of 24. POOL_ABI changes with the layout of Pool.
 enum { POOL_ABI = 1 };
-static Pool own_pool;
-static Pool* pool = &own_pool;
+inline Pool own_pool;
+inline Pool* pool = &own_pool;
 
 static void share_pool(int64_t* slot) {
     const int64_t tag = (int64_t)sizeof(Pool) << 8 | POOL_ABI;

@@ -3,6 +3,10 @@
 // the node and Python fallbacks.
 #pragma once
 #define PY_SSIZE_T_CLEAN
+// A module may be built from two translation units (renderer.py, SPLIT): NumPy's function
+// table is then one symbol, set by import_array in the first (the second defines
+// NO_IMPORT_ARRAY), and the globals below are `inline`, one object for the whole module.
+#define PY_ARRAY_UNIQUE_SYMBOL symnb_PyArray_API
 #include <Python.h>
 #include <numpy/arrayobject.h>
 #include <cmath>
@@ -53,8 +57,8 @@ struct Info {
 };
 
 // NumPy objects the generated code calls (exact NumPy semantics where it matters).
-static PyObject* np_add;      // np.add (add.at for advanced inc_subtensor)
-static PyObject* np_ufuncs;   // tuple (log, cos, sin): normal draws use NumPy's own bits
+inline PyObject* np_add;      // np.add (add.at for advanced inc_subtensor)
+inline PyObject* np_ufuncs;   // tuple (log, cos, sin): normal draws use NumPy's own bits
 
 // ------------------------------------------------------------------------------ errors
 static const char* where(State* S, int node) {
