@@ -2,6 +2,7 @@
 // that NumPy bundles (one thread pool with NumPy), set at load; dot, gemv, gemm, batched.
 #pragma once
 #include "runtime.h"
+#include "narrow.h"
 
 namespace symnb {
 
@@ -48,6 +49,16 @@ template <class T> void* Blas<T>::gemm_p;
 template <class T> void* Blas<T>::gemv_p;
 template <class T> void* Blas<T>::dot_p;
 template <class T> bool Blas<T>::fortran;
+
+// One product, or one thread's part of one: narrow.h's kernels where they apply, else BLAS.
+template <class T>
+static void gemm_part(int ta, int tb, blasint M, blasint N, blasint K, T alpha, const T* A, blasint lda, const T* B,
+                      blasint ldb, T beta, T* C, blasint ldc) {
+#ifdef SYMNB_V16
+    if (narrow_product(ta == Trans, tb == Trans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
+#endif
+    Blas<T>::gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 // Large products release the GIL; small ones are not worth the two atomic swaps.
 struct NoGil {
@@ -177,23 +188,23 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
     T* partial = by_k ? (T*)malloc((size_t)((parts - 1) * M * N) * sizeof(T)) : nullptr;
     if (parts == 1 || __atomic_load_n(&pool->busy, __ATOMIC_RELAXED) || (by_k && !partial)) {
         free(partial);
-        Blas<T>::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, o, N);
+        gemm_part<T>(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, o, N);
         return 0;
     }
     auto block = [&](npy_intp p0, npy_intp p1) -> int {
         for (npy_intp p = p0; p < p1; p++) {
             if (by_k) {
                 const npy_intp k0 = K * p / parts, k1 = K * (p + 1) / parts;
-                Blas<T>::gemm(ta, tb, M, N, k1 - k0, alpha, a + (ta == NoTrans ? k0 : k0 * lda), lda,
+                gemm_part<T>(ta, tb, M, N, k1 - k0, alpha, a + (ta == NoTrans ? k0 : k0 * lda), lda,
                               b + (tb == NoTrans ? k0 * ldb : k0), ldb, p ? (T)0 : beta,
                               p ? partial + (p - 1) * M * N : o, N);
             } else if (M >= N) {
                 const npy_intp m0 = M * p / parts, m1 = M * (p + 1) / parts;
-                Blas<T>::gemm(ta, tb, m1 - m0, N, K, alpha, a + (ta == NoTrans ? m0 * lda : m0), lda, b, ldb, beta,
+                gemm_part<T>(ta, tb, m1 - m0, N, K, alpha, a + (ta == NoTrans ? m0 * lda : m0), lda, b, ldb, beta,
                               o + m0 * N, N);
             } else {
                 const npy_intp n0 = N * p / parts, n1 = N * (p + 1) / parts;
-                Blas<T>::gemm(ta, tb, M, n1 - n0, K, alpha, a, lda, b + (tb == NoTrans ? n0 : n0 * ldb), ldb, beta,
+                gemm_part<T>(ta, tb, M, n1 - n0, K, alpha, a, lda, b + (tb == NoTrans ? n0 : n0 * ldb), ldb, beta,
                               o + n0, N);
             }
         }

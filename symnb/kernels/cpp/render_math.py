@@ -210,6 +210,12 @@ def random_draw(c):
         f"((uint64_t*)PyArray_DATA({c.outs[0]}))[1] = ctr + blocks;"])
 
 
+def narrow_entries(body: str) -> list[str]:
+    """SYMNB_NARROW_ENTRY lines (narrow.h) for the element types this module's products use."""
+    return [f"SYMNB_NARROW_ENTRY({T})" for T in ("double", "float")
+            if f"gemm<{T}>(" in body or f"batched<{T}>(" in body]
+
+
 CODE = {Reduce: reduce_, Dot: dot, Gemm: scaled_product, Gemv: scaled_product, BatchedMatmul: batched_matmul,
         Softmax: softmax, LogSoftmax: softmax, LogSoftmaxGrad: log_softmax_grad, RandomDraw: random_draw}
 

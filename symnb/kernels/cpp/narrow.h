@@ -1,0 +1,225 @@
+// Products with a narrow result (N <= 16 columns) on AVX-512, for blas.h's gemm (stage
+// "program"). OpenBLAS spreads N across the vector lanes, so with N = 10 (a logistic
+// regression's X @ W and X' @ dZ, 60 x 784 by 10) most of its multiply-adds run on empty
+// lanes: each thread's half of either product took about 25k TSC cycles, where the cores'
+// multiply-add peak allows 11k. Here the lanes run along the other axes:
+// - A read by rows (A @ B, X @ W): dot products along K, 2 rows of A by 10 columns of B at
+//   a time, B packed once as B' (N x K, zero-padded), the 20 sums reduced together;
+// - A read by columns (A' @ B, X' @ dZ): outer products along M, 2 lane-widths of rows of
+//   out by 10 of its columns, each B element broadcast; the block of out is transposed
+//   through a small tile.
+// Each half now takes about 19k cycles (the rest is packing, sums and transposition, and
+// NumPy's rows start 16 bytes off a cache line), the step 8% less. Without AVX-512
+// (SYMNB_V16 undefined) every product goes to OpenBLAS.
+#pragma once
+#include "vec.h"
+
+#ifdef SYMNB_V16
+// The accumulators live in registers only once the loops over them are fully unrolled
+// before scalar replacement, which GCC does at -O3 alone (the modules build at -O2: there
+// the kernels ran at half speed, every accumulator in memory).
+#define SYMNB_NARROW_O3 __attribute__((optimize("O3")))
+
+namespace symnb {
+
+// One lane type per element type, with the horizontal sum the dot products end with.
+template <class T> struct Lane;
+template <> struct Lane<float> {
+    typedef v16::F F;
+    typedef v16::M M;
+    enum { N = 16 };
+    static F load(const float* p, M m) { return v16::load(p, m); }
+    static void store(float* p, M m, F v) { v16::store(p, m, v); }
+    static F splat(float v) { return v16::splat(v); }
+    typedef int Idx __attribute__((vector_size(64)));
+    static F gather(const float* p, Idx i, M m) { return __builtin_ia32_gathersiv16sf(F{}, p, i, m, 4); }   // p[i], 0 where m is off
+    static Idx iota() { return Idx{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; }
+    static F fma(F a, F b, F c) { return __builtin_ia32_vfmaddps512_mask(a, b, c, v16::ALL, 4); }
+    // r[i] = the sum of a[i]'s lanes, i < 16: halves of pairs added, then quarters, ...
+    static F sums(const F* a) {
+        F h[8], q[4], e[2];
+        for (int i = 0; i < 8; i++)
+            h[i] = __builtin_shufflevector(a[2 * i], a[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+                   __builtin_shufflevector(a[2 * i], a[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        for (int i = 0; i < 4; i++)
+            q[i] = __builtin_shufflevector(h[2 * i], h[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+                   __builtin_shufflevector(h[2 * i], h[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+        for (int i = 0; i < 2; i++)
+            e[i] = __builtin_shufflevector(q[2 * i], q[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+                   __builtin_shufflevector(q[2 * i], q[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+        return __builtin_shufflevector(e[0], e[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+               __builtin_shufflevector(e[0], e[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    }
+};
+template <> struct Lane<double> {
+    typedef v8::F F;
+    typedef v8::M M;
+    enum { N = 8 };
+    static F load(const double* p, M m) { return v8::load(p, m); }
+    static void store(double* p, M m, F v) { v8::store(p, m, v); }
+    static F splat(double v) { return v8::splat(v); }
+    typedef long long Idx __attribute__((vector_size(64)));
+    static F gather(const double* p, Idx i, M m) { return __builtin_ia32_gatherdiv8df(F{}, p, i, m, 8); }
+    static Idx iota() { return Idx{0, 1, 2, 3, 4, 5, 6, 7}; }
+    static F fma(F a, F b, F c) { return __builtin_ia32_vfmaddpd512_mask(a, b, c, v8::ALL, 4); }
+    static F sums(const F* a) {
+        F q[4], e[2];
+        for (int i = 0; i < 4; i++)
+            q[i] = __builtin_shufflevector(a[2 * i], a[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11) +
+                   __builtin_shufflevector(a[2 * i], a[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+        for (int i = 0; i < 2; i++)
+            e[i] = __builtin_shufflevector(q[2 * i], q[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13) +
+                   __builtin_shufflevector(q[2 * i], q[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+        return __builtin_shufflevector(e[0], e[1], 0, 2, 4, 6, 8, 10, 12, 14) +
+               __builtin_shufflevector(e[0], e[1], 1, 3, 5, 7, 9, 11, 13, 15);
+    }
+};
+template <class T> static inline typename Lane<T>::M lanes_tail(npy_intp n) {
+    return n <= 0 ? 0 : (typename Lane<T>::M)(n >= Lane<T>::N ? ~0ull : (1ull << n) - 1);
+}
+
+// c[i] = alpha * v[i] + beta * c[i] for i < n, without reading c when beta is 0 (BLAS: c
+// may hold garbage); v is aligned and readable up to a whole number of lanes.
+template <class T> static inline void narrow_put(T* c, const T* v, npy_intp n, T alpha, T beta) {
+    typedef Lane<T> L;
+    for (npy_intp i = 0; i < n; i += L::N) {
+        const typename L::M m = lanes_tail<T>(n - i);
+        typename L::F r = L::splat(alpha) * *(const typename L::F*)(v + i);
+        if (beta != 0) r += L::splat(beta) * L::load(c + i, m);
+        L::store(c + i, m, r);
+    }
+}
+
+// Rows of A along K: out[m][n] = alpha * A[m] . B'[n] + beta * out[m][n], MR rows of A by
+// NR rows of B' at a time. `bt` is B' packed with `ldbt` (a multiple of the lanes) elements a
+// row, zero past K and past N up to a multiple of NR rows.
+template <class T>
+SYMNB_NARROW_O3 static void narrow_rows(npy_intp M, npy_intp N, npy_intp K, T alpha, const T* a, npy_intp lda,
+                                        const T* bt, npy_intp ldbt, T beta, T* c, npy_intp ldc) {
+    typedef Lane<T> L;
+    typedef typename L::F F;
+    enum { MR = 2, NR = 10, ACC = MR * NR, PAD = (ACC + L::N - 1) / L::N * L::N };
+    const npy_intp full = K / L::N;
+    const typename L::M last = lanes_tail<T>(K - full * L::N);
+    for (npy_intp n0 = 0; n0 < N; n0 += NR)
+        for (npy_intp m0 = 0; m0 < M; m0 += MR) {
+            const T* ar[MR];
+            for (int i = 0; i < MR; i++) ar[i] = a + (m0 + i < M ? m0 + i : M - 1) * lda;   // tail rows repeat
+            const T* br = bt + n0 * ldbt;
+            F acc[PAD] = {};   // acc[i * NR + j]: row i of A by row j of B'
+            auto step = [&](npy_intp s, typename L::M mask) __attribute__((always_inline)) {
+                F av[MR], bv[NR];
+                #pragma GCC unroll 32
+                for (int i = 0; i < MR; i++) av[i] = L::load(ar[i] + s * L::N, mask);
+                #pragma GCC unroll 32
+                for (int j = 0; j < NR; j++) bv[j] = *(const F*)(br + j * ldbt + s * L::N);
+                #pragma GCC unroll 32
+                for (int i = 0; i < ACC; i++) acc[i] = L::fma(av[i / NR], bv[i % NR], acc[i]);
+            };
+            for (npy_intp s = 0; s < full; s++) step(s, (typename L::M)~0ull);
+            if (last) step(full, last);
+            alignas(64) T sum[PAD];
+            #pragma GCC unroll 4
+            for (int g = 0; g < PAD; g += L::N) *(F*)(sum + g) = L::sums(acc + g);
+            const npy_intp rows = M - m0 < MR ? M - m0 : MR, cols = N - n0 < NR ? N - n0 : NR;
+            if (ldc == NR && cols == NR) narrow_put(c + m0 * ldc, sum, rows * NR, alpha, beta);   // one run
+            else
+                for (npy_intp i = 0; i < rows; i++) narrow_put(c + (m0 + i) * ldc + n0, sum + i * NR, cols, alpha, beta);
+        }
+}
+
+// Columns of A (element (m, k) at at[k * lda + m]) along M: out[m][n] = alpha * sum_k
+// A[m][k] * B[k][n] + beta * out[m][n], B packed as `bp` (K rows of 10, zero past N).
+template <class T>
+SYMNB_NARROW_O3 static void narrow_cols(npy_intp M, npy_intp N, npy_intp K, T alpha, const T* at, npy_intp lda, const T* bp,
+                        T beta, T* c, npy_intp ldc) {
+    typedef Lane<T> L;
+    typedef typename L::F F;
+    enum { MV = 2, NR = 10, MB = MV * L::N };
+    typename L::Idx idx[NR * MB / L::N];   // element f of a run of out is tile[f % N][f / N]
+    for (int f = 0; f < NR * MB; f++) idx[f / L::N][f % L::N] = (f % N) * MB + f / N;
+    for (npy_intp m0 = 0; m0 < M; m0 += MB) {
+        typename L::M mask[MV];
+        for (int v = 0; v < MV; v++) mask[v] = lanes_tail<T>(M - m0 - v * L::N);
+        F acc[MV][NR] = {};
+        for (npy_intp k = 0; k < K; k++) {
+            F x[MV];
+            #pragma GCC unroll 32
+            for (int v = 0; v < MV; v++) x[v] = L::load(at + k * lda + m0 + v * L::N, mask[v]);
+            // the next block's lines of this row of A' (rows of A' are often a page or more apart:
+            // no hardware prefetcher follows them)
+            #pragma GCC unroll 32
+            for (int v = 0; v < MV; v++) __builtin_prefetch(at + k * lda + m0 + MB + v * L::N);
+            #pragma GCC unroll 32
+            for (int i = 0; i < MV * NR; i++)
+                acc[i % MV][i / MV] = L::fma(x[i % MV], L::splat(bp[k * NR + i / MV]), acc[i % MV][i / MV]);
+        }
+        alignas(64) T tile[NR][MB];   // tile[j][i]: row m0 + i of out, column j
+        for (int j = 0; j < NR; j++)
+            for (int v = 0; v < MV; v++) *(F*)&tile[j][v * L::N] = acc[v][j];
+        const npy_intp rows = M - m0 < MB ? M - m0 : MB;
+        if (ldc == N) {   // the block of out is one run: its elements gathered from the tile in order
+            alignas(64) T run[NR * MB];
+            for (npy_intp g = 0; g < rows * N; g += L::N)
+                *(F*)(run + g) = L::gather(&tile[0][0], idx[g / L::N], lanes_tail<T>(rows * N - g));
+            narrow_put(c + m0 * ldc, run, rows * N, alpha, beta);
+        } else
+            for (npy_intp i = 0; i < rows; i++) {
+                alignas(64) T row[2 * L::N];
+                for (npy_intp j = 0; j < N; j++) row[j] = tile[j][i];
+                narrow_put(c + (m0 + i) * ldc, row, N, alpha, beta);
+            }
+    }
+}
+
+// The product in narrow_rows or narrow_cols, when N is narrow and A is read along one of
+// its axes with unit stride; false (nothing done) otherwise or without memory to pack B.
+// A[m][k] is a[m * lda + k], or a[k * lda + m] when `ta` (transposed); B likewise with tb.
+template <class T>
+static bool narrow_gemm(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, T alpha, const T* a, npy_intp lda,
+                        const T* b, npy_intp ldb, T beta, T* c, npy_intp ldc) {
+    const npy_intp bk = tb ? 1 : ldb, bn = tb ? ldb : 1;   // B[k][n] = b[k * bk + n * bn]
+    if (N > 16 || M * N * K < 2048 || bk >= (1 << 26)) return false;   // (gather offsets are 32-bit)
+    if (!ta) {
+        const npy_intp ldbt = (K + Lane<T>::N - 1) / Lane<T>::N * Lane<T>::N, rows = (N + 9) / 10 * 10;
+        T* bt = (T*)aligned_alloc(64, (size_t)(rows * ldbt) * sizeof(T));
+        if (!bt) return false;
+        for (npy_intp n = 0; n < rows; n++)
+            for (npy_intp k = 0; k < ldbt; k += Lane<T>::N) {
+                const typename Lane<T>::M m = n < N ? lanes_tail<T>(K - k) : 0;
+                const T* p = b + k * bk + n * bn;
+                *(typename Lane<T>::F*)(bt + n * ldbt + k) = bk == 1 ? Lane<T>::load(p, m) : Lane<T>::gather(p, Lane<T>::iota() * (int)bk, m);
+            }
+        narrow_rows(M, N, K, alpha, a, lda, bt, ldbt, beta, c, ldc);
+        free(bt);
+        return true;
+    }
+    T* bp = (T*)malloc((size_t)(K * 10) * sizeof(T));
+    if (!bp) return false;
+    for (npy_intp n0 = 0; n0 < N; n0 += 10) {
+        const npy_intp w = N - n0 < 10 ? N - n0 : 10;
+        for (npy_intp k = 0; k < K; k++)
+            for (npy_intp j = 0; j < 10; j++) bp[k * 10 + j] = j < w ? b[k * bk + (n0 + j) * bn] : (T)0;
+        narrow_cols(M, w, K, alpha, a, lda, bp, beta, c + n0, ldc);
+    }
+    free(bp);
+    return true;
+}
+
+// The entry point for one element type, defined once per module: the renderer writes
+// SYMNB_NARROW_ENTRY(T) in the module's first translation unit for each type its products
+// use, and blas.h's gemm calls it from either unit (instantiated in each unit that calls
+// gemm, the kernels would be compiled twice: 0.15 s of g++ each time).
+bool narrow_product(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, double alpha, const double* a, npy_intp lda,
+                    const double* b, npy_intp ldb, double beta, double* c, npy_intp ldc);
+bool narrow_product(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, float alpha, const float* a, npy_intp lda,
+                    const float* b, npy_intp ldb, float beta, float* c, npy_intp ldc);
+#define SYMNB_NARROW_ENTRY(T) \
+    bool symnb::narrow_product(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, T alpha, const T* a, \
+                               npy_intp lda, const T* b, npy_intp ldb, T beta, T* c, npy_intp ldc) { \
+        return narrow_gemm<T>(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); }
+
+}  // namespace symnb
+#else
+#define SYMNB_NARROW_ENTRY(T)
+#endif
