@@ -22,58 +22,54 @@
 
 namespace symnb {
 
-// One lane type per element type, with the horizontal sum the dot products end with.
+// One lane type per element type (vec.h's, with gathers, multiply-adds and the horizontal
+// sums the dot products end with).
 template <class T> struct Lane;
-template <> struct Lane<float> {
-    typedef v16::F F;
-    typedef v16::M M;
-    enum { N = 16 };
-    static F load(const float* p, M m) { return v16::load(p, m); }
-    static void store(float* p, M m, F v) { v16::store(p, m, v); }
-    static F splat(float v) { return v16::splat(v); }
-    typedef int Idx __attribute__((vector_size(64)));
-    static F gather(const float* p, Idx i, M m) { return __builtin_ia32_gathersiv16sf(F{}, p, i, m, 4); }   // p[i], 0 where m is off
-    static Idx iota() { return Idx{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; }
-    static F fma(F a, F b, F c) { return __builtin_ia32_vfmaddps512_mask(a, b, c, v16::ALL, 4); }
-    // r[i] = the sum of a[i]'s lanes, i < 16: halves of pairs added, then quarters, ...
-    static F sums(const F* a) {
-        F h[8], q[4], e[2];
-        for (int i = 0; i < 8; i++)
-            h[i] = __builtin_shufflevector(a[2 * i], a[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-                   __builtin_shufflevector(a[2 * i], a[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-        for (int i = 0; i < 4; i++)
-            q[i] = __builtin_shufflevector(h[2 * i], h[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
-                   __builtin_shufflevector(h[2 * i], h[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
-        for (int i = 0; i < 2; i++)
-            e[i] = __builtin_shufflevector(q[2 * i], q[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
-                   __builtin_shufflevector(q[2 * i], q[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
-        return __builtin_shufflevector(e[0], e[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
-               __builtin_shufflevector(e[0], e[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    }
-};
-template <> struct Lane<double> {
-    typedef v8::F F;
-    typedef v8::M M;
-    enum { N = 8 };
-    static F load(const double* p, M m) { return v8::load(p, m); }
-    static void store(double* p, M m, F v) { v8::store(p, m, v); }
-    static F splat(double v) { return v8::splat(v); }
-    typedef long long Idx __attribute__((vector_size(64)));
-    static F gather(const double* p, Idx i, M m) { return __builtin_ia32_gatherdiv8df(F{}, p, i, m, 8); }
-    static Idx iota() { return Idx{0, 1, 2, 3, 4, 5, 6, 7}; }
-    static F fma(F a, F b, F c) { return __builtin_ia32_vfmaddpd512_mask(a, b, c, v8::ALL, 4); }
-    static F sums(const F* a) {
-        F q[4], e[2];
-        for (int i = 0; i < 4; i++)
-            q[i] = __builtin_shufflevector(a[2 * i], a[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11) +
-                   __builtin_shufflevector(a[2 * i], a[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
-        for (int i = 0; i < 2; i++)
-            e[i] = __builtin_shufflevector(q[2 * i], q[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13) +
-                   __builtin_shufflevector(q[2 * i], q[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15);
-        return __builtin_shufflevector(e[0], e[1], 0, 2, 4, 6, 8, 10, 12, 14) +
-               __builtin_shufflevector(e[0], e[1], 1, 3, 5, 7, 9, 11, 13, 15);
-    }
-};
+#define SYMNB_NARROW_LANE(T, NS, IDX, SUFFIX, GATHER) \
+    template <> struct Lane<T> { \
+        typedef NS::F F; \
+        typedef NS::M M; \
+        typedef IDX Idx __attribute__((vector_size(64))); \
+        enum { N = NS::LANES }; \
+        static F load(const T* p, M m) { return NS::load(p, m); } \
+        static void store(T* p, M m, F v) { NS::store(p, m, v); } \
+        static F splat(T v) { return NS::splat(v); } \
+        static F fma(F a, F b, F c) { return __builtin_ia32_vfmadd##SUFFIX##512_mask(a, b, c, NS::ALL, 4); } \
+        /* p[i], 0 where m is off */ \
+        static F gather(const T* p, Idx i, M m) { return GATHER(F{}, p, i, m, sizeof(T)); } \
+        static Idx iota() { Idx i = {}; for (int l = 0; l < N; l++) i[l] = l; return i; } \
+        static F sums(const F* a) { return lane_sums(a); } \
+    };
+
+// r[i] = the sum of a[i]'s lanes, i < 16 (8): halves of pairs added, then quarters, ...
+static inline v16::F lane_sums(const v16::F* a) {
+    v16::F h[8], q[4], e[2];
+    for (int i = 0; i < 8; i++)
+        h[i] = __builtin_shufflevector(a[2 * i], a[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+               __builtin_shufflevector(a[2 * i], a[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    for (int i = 0; i < 4; i++)
+        q[i] = __builtin_shufflevector(h[2 * i], h[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+               __builtin_shufflevector(h[2 * i], h[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    for (int i = 0; i < 2; i++)
+        e[i] = __builtin_shufflevector(q[2 * i], q[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+               __builtin_shufflevector(q[2 * i], q[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    return __builtin_shufflevector(e[0], e[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+           __builtin_shufflevector(e[0], e[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+static inline v8::F lane_sums(const v8::F* a) {
+    v8::F q[4], e[2];
+    for (int i = 0; i < 4; i++)
+        q[i] = __builtin_shufflevector(a[2 * i], a[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11) +
+               __builtin_shufflevector(a[2 * i], a[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int i = 0; i < 2; i++)
+        e[i] = __builtin_shufflevector(q[2 * i], q[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13) +
+               __builtin_shufflevector(q[2 * i], q[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+    return __builtin_shufflevector(e[0], e[1], 0, 2, 4, 6, 8, 10, 12, 14) +
+           __builtin_shufflevector(e[0], e[1], 1, 3, 5, 7, 9, 11, 13, 15);
+}
+SYMNB_NARROW_LANE(float, v16, int, ps, __builtin_ia32_gathersiv16sf)
+SYMNB_NARROW_LANE(double, v8, long long, pd, __builtin_ia32_gatherdiv8df)
+#undef SYMNB_NARROW_LANE
 template <class T> static inline typename Lane<T>::M lanes_tail(npy_intp n) {
     return n <= 0 ? 0 : (typename Lane<T>::M)(n >= Lane<T>::N ? ~0ull : (1ull << n) - 1);
 }
