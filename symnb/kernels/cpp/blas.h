@@ -177,14 +177,18 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
     const T *a = data<T>(A), *b = data<T>(B);
     const int parts = split_parts(M, N, K);
     // Each thread computes a block of rows of out (or of columns, when N is the larger
-    // side), or, for a small out and a long K (60 x 784 @ 784 x 10), sums over a block of
-    // K into out or a partial of its own, added to out at the end. That last way each
-    // thread reads the rows of B that it writes when the same threads update B by rows
-    // (W -= lr * X.T @ dH): a logistic regression step's two products took 33 us split by
-    // rows, as each thread pulled the half of W the other core had just written, 25 by K.
-    // One part, our threads busy with another Python thread's loop (split here, the parts
-    // would all run on this thread) or no memory for the partials: OpenBLAS as it is.
-    const bool by_k = parts > 1 && K > M && K > N && M * N <= 8192;
+    // side), or, when K is the longest side, sums over a block of K into out or a partial
+    // of its own, the partials then added to out by the same threads. That way each thread
+    // reads the rows of B that it writes when the same threads update B by rows (W -= lr *
+    // X.T @ dH): a logistic regression step's two products took 33 us split by rows, as
+    // each thread pulled the half of W the other core had just written, 25 by K. It also
+    // suits OpenBLAS better than a block of columns of B: one thread's half of 100 x 784 @
+    // 784 x 500 (an RBM's v @ W) took 673 us by K, 828 by columns; the MLP step went 1.01
+    // -> 0.91 ms, a Gibbs step 4.57M -> 4.20M cycles. (h @ W.T, K = 500 < N = 784: 674 us
+    // by columns, 757 by rows, 882 by K.) One part, our threads busy with another Python
+    // thread's loop (split here, the parts would all run on this thread) or no memory for
+    // the partials: OpenBLAS as it is.
+    const bool by_k = parts > 1 && K > M && K > N && (double)M * N * sizeof(T) <= (1 << 23);
     T* partial = by_k ? (T*)malloc((size_t)((parts - 1) * M * N) * sizeof(T)) : nullptr;
     if (parts == 1 || __atomic_load_n(&pool->busy, __ATOMIC_RELAXED) || (by_k && !partial)) {
         free(partial);
@@ -212,12 +216,16 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
     };
     OneBlasThread one((double)M * N * K > 262144.0 * parts);   // else each part is on one thread anyway
     run_spans(parts, true, 1, block);
-    if (by_k) {
-        for (int p = 1; p < parts; p++) {
-            const T* q = partial + (p - 1) * M * N;
-            #pragma omp simd
-            for (npy_intp i = 0; i < M * N; i++) o[i] += q[i];
-        }
+    if (by_k) {   // the partials added to out, split between the threads too when out is big
+        auto add = [&](npy_intp lo, npy_intp hi) -> int {
+            for (int p = 1; p < parts; p++) {
+                const T* q = partial + (p - 1) * M * N;
+                #pragma omp simd
+                for (npy_intp i = lo; i < hi; i++) o[i] += q[i];
+            }
+            return 0;
+        };
+        run_spans(M * N, M * N >= 16384, 64, add);
         free(partial);
     }
     return 0;

@@ -148,18 +148,20 @@ def test_functions_share_one_worker_pool():
     assert len(os.listdir("/proc/self/task")) == threads
 
 
-def test_products_split_along_k_accumulate_into_kept_values():
-    """A small result with a long K is split along K (blas.h): the parts' sums are added to
-    the accumulator's own scaled values (an in-place update) and to fresh outputs alike."""
+@pytest.mark.parametrize("m,k,n", [(60, 785, 10), (100, 784, 500)])
+def test_products_split_along_k_accumulate_into_kept_values(m, k, n):
+    """A product whose K is its longest side is split along K (blas.h): the parts' sums are
+    added to the accumulator's own scaled values (an in-place update) and to fresh outputs
+    alike, by the threads themselves when the result is big."""
     from symnb.kernels.cpp.program import usable_cores
     if usable_cores() < 2:
         pytest.skip("needs two cores")
     A, B = st.dmatrices("A", "B")
     rng = np.random.default_rng(6)
-    W0 = rng.random((60, 10))
+    W0 = rng.random((m, n))
     W = sn.shared(W0.copy(), name="W")
     f = sn.function([A, B], st.dot(A, B), updates=[(W, 0.5 * W - 0.1 * st.dot(A, B))], backend="cpp")
-    a, b = rng.random((60, 785)), rng.random((785, 10))
+    a, b = rng.random((m, k)), rng.random((k, n))
     for step in range(3):
         want_out, want_w = a @ b, 0.5 * W.get_value() - 0.1 * (a @ b)
         np.testing.assert_allclose(f(a, b), want_out, rtol=1e-12)
