@@ -134,9 +134,14 @@ SYMNB_NARROW_O3 static void narrow_cols(npy_intp M, npy_intp N, npy_intp K, T al
     enum { MV = 2, NR = 10, MB = MV * L::N };
     typename L::Idx idx[NR * MB / L::N];   // element f of a run of out is tile[f % N][f / N]
     for (int f = 0; f < NR * MB; f++) idx[f / L::N][f % L::N] = (f % N) * MB + f / N;
-    for (npy_intp m0 = 0; m0 < M; m0 += MB) {
+    // When every row of A' starts at the same place in a cache line, the blocks start on a
+    // line (the first one masked below row 0): NumPy's rows start 16 bytes into a line, and
+    // each unaligned load touched two.
+    const npy_intp first = (lda * (npy_intp)sizeof(T)) % 64 ? 0 : -(npy_intp)(((uintptr_t)at % 64) / sizeof(T));
+    for (npy_intp m0 = first; m0 < M; m0 += MB) {
         typename L::M mask[MV];
-        for (int v = 0; v < MV; v++) mask[v] = lanes_tail<T>(M - m0 - v * L::N);
+        for (int v = 0; v < MV; v++)
+            mask[v] = lanes_tail<T>(M - m0 - v * L::N) & (typename L::M)~lanes_tail<T>(-m0 - v * L::N);
         F acc[MV][NR] = {};
         for (npy_intp k = 0; k < K; k++) {
             F x[MV];
@@ -153,14 +158,14 @@ SYMNB_NARROW_O3 static void narrow_cols(npy_intp M, npy_intp N, npy_intp K, T al
         alignas(64) T tile[NR][MB];   // tile[j][i]: row m0 + i of out, column j
         for (int j = 0; j < NR; j++)
             for (int v = 0; v < MV; v++) *(F*)&tile[j][v * L::N] = acc[v][j];
-        const npy_intp rows = M - m0 < MB ? M - m0 : MB;
+        const npy_intp skip = m0 < 0 ? -m0 : 0, rows = (M - m0 < MB ? M - m0 : MB) - skip;
         if (ldc == N) {   // the block of out is one run: its elements gathered from the tile in order
             alignas(64) T run[NR * MB];
             for (npy_intp g = 0; g < rows * N; g += L::N)
-                *(F*)(run + g) = L::gather(&tile[0][0], idx[g / L::N], lanes_tail<T>(rows * N - g));
-            narrow_put(c + m0 * ldc, run, rows * N, alpha, beta);
+                *(F*)(run + g) = L::gather(&tile[0][skip], idx[g / L::N], lanes_tail<T>(rows * N - g));
+            narrow_put(c + (m0 + skip) * ldc, run, rows * N, alpha, beta);
         } else
-            for (npy_intp i = 0; i < rows; i++) {
+            for (npy_intp i = skip; i < skip + rows; i++) {
                 alignas(64) T row[2 * L::N];
                 for (npy_intp j = 0; j < N; j++) row[j] = tile[j][i];
                 narrow_put(c + (m0 + i) * ldc, row, N, alpha, beta);

@@ -95,3 +95,20 @@ def test_products_compile_for_machines_without_avx512(tmp_path):
     cmd = build_command("m", "m.so", ["-march=x86-64-v3", "-mno-avx512f", "-fsyntax-only"])
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_read_by_columns_from_any_place_in_a_cache_line(dtype):
+    """Rows of A' a whole number of cache lines apart, starting anywhere in a line: the
+    blocks then start on a line, the first one masked below row 0."""
+    A, B = (st.tensor(s, dtype=dtype, shape=(None, None)) for s in "AB")
+    f = sn.function([A, B], st.dot(A, B), backend="cpp")
+    rng = np.random.default_rng(10)
+    k, lda = 60, 64
+    b = rng.normal(size=(k, 10)).astype(dtype)
+    for offset in range(17):
+        for m in (64, 49, 3):
+            buf = np.zeros(k * lda + 32, dtype)
+            at = buf[offset:offset + k * lda].reshape(k, lda)[:, :m]
+            at[:] = rng.normal(size=(k, m))
+            np.testing.assert_allclose(f(at.T, b), _reference(at.T, b), rtol=TOL[dtype] * 100, atol=TOL[dtype] * 10)
