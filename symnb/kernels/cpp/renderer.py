@@ -209,12 +209,11 @@ def split_point(sizes, glue=GLUE) -> int | None:
     even, the first also holding `glue`; None to keep one unit."""
     if sum(sizes) < SPLIT_CHARS:
         return None
-    half, acc = (sum(sizes) + glue) / 2, glue
-    for k, size in enumerate(sizes):
-        if acc + size / 2 >= half:
-            return max(k, 1)
-        acc += size
-    return len(sizes) - 1
+    half, acc, k = (sum(sizes) + glue) / 2, glue, 0
+    while acc + sizes[k] / 2 < half:     # stops at the last node at the latest
+        acc += sizes[k]
+        k += 1
+    return max(k, 1)
 
 
 REST_DECLARATION = "int symnb_compute_rest(State* S, Arr** v, const bool* destroy);\n"
