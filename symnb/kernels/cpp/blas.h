@@ -2,7 +2,7 @@
 // that NumPy bundles (one thread pool with NumPy), set at load; dot, gemv, gemm, batched.
 #pragma once
 #include "runtime.h"
-#include "narrow.h"
+#include "binary.h"
 
 namespace symnb {
 
@@ -175,6 +175,11 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
     if (!A || !B) return refail(S, node);
     NoGil nogil(2.0 * M * N * K);
     const T *a = data<T>(A), *b = data<T>(B);
+#ifdef SYMNB_V16
+    if (ta == NoTrans && beta == 0 &&
+        binary_product(M, N, K, alpha, a, lda, b, tb == NoTrans ? ldb : 1, tb == NoTrans ? 1 : ldb, o))
+        return 0;
+#endif
     const int parts = split_parts(M, N, K);
     // Each thread computes a block of rows of out (or of columns, when N is the larger
     // side), or, when K is the longest side, sums over a block of K into out or a partial

@@ -207,20 +207,5 @@ static bool narrow_gemm(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, T 
     return true;
 }
 
-// The entry point for one element type, defined once per module: the renderer writes
-// SYMNB_NARROW_ENTRY(T) in the module's first translation unit for each type its products
-// use, and blas.h's gemm calls it from either unit (instantiated in each unit that calls
-// gemm, the kernels would be compiled twice: 0.15 s of g++ each time).
-bool narrow_product(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, double alpha, const double* a, npy_intp lda,
-                    const double* b, npy_intp ldb, double beta, double* c, npy_intp ldc);
-bool narrow_product(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, float alpha, const float* a, npy_intp lda,
-                    const float* b, npy_intp ldb, float beta, float* c, npy_intp ldc);
-#define SYMNB_NARROW_ENTRY(T) \
-    bool symnb::narrow_product(bool ta, bool tb, npy_intp M, npy_intp N, npy_intp K, T alpha, const T* a, \
-                               npy_intp lda, const T* b, npy_intp ldb, T beta, T* c, npy_intp ldc) { \
-        return narrow_gemm<T>(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); }
-
 }  // namespace symnb
-#else
-#define SYMNB_NARROW_ENTRY(T)
 #endif

@@ -210,9 +210,9 @@ def random_draw(c):
         f"((uint64_t*)PyArray_DATA({c.outs[0]}))[1] = ctr + blocks;"])
 
 
-def narrow_entries(body: str) -> list[str]:
-    """SYMNB_NARROW_ENTRY lines (narrow.h) for the element types this module's products use."""
-    return [f"SYMNB_NARROW_ENTRY({T})" for T in ("double", "float")
+def product_entries(body: str) -> list[str]:
+    """SYMNB_PRODUCT_ENTRY lines (binary.h) for the element types this module's products use."""
+    return [f"SYMNB_PRODUCT_ENTRY({T})" for T in ("double", "float")
             if f"gemm<{T}>(" in body or f"batched<{T}>(" in body]
 
 

@@ -196,11 +196,12 @@ def _cores() -> int:
 # worth about GLUE characters of node code), so shorter bodies gain nothing. The MLP
 # training module (34k characters): 1.50 s of g++ as one unit; 0.97 and 0.90 s at once as
 # two, then 0.05 s to link.
-# Entry points, all in the first unit, weigh in the same way: a narrow.h product entry
-# (0.15 s of g++, the MLP module balanced at 5000) and a vmath.h function (0.02 s).
+# Entry points, all in the first unit, weigh in the same way: a product entry (binary.h's
+# and narrow.h's kernels for one type, 0.25 s of g++; the MLP module's units balanced at
+# 10000) and a vmath.h function (0.02 s).
 SPLIT_CHARS = 12000
 GLUE = 9000
-NARROW_ENTRY = 5000
+PRODUCT_ENTRY = 10000
 VMATH_ENTRY = 1200
 
 
@@ -282,15 +283,15 @@ class CppRenderer:
             "destroy_out};",
         ]
         includes, nv = "\n".join(f'#include "{h}"' for h in HEADERS), max(len(p.names), 1)
-        vmath, narrow = render_vector.vmath_entries(text), render_math.narrow_entries(text)
-        glue = GLUE + NARROW_ENTRY * len(narrow) + VMATH_ENTRY * len(vmath.split())
+        vmath, products = render_vector.vmath_entries(text), render_math.product_entries(text)
+        glue = GLUE + PRODUCT_ENTRY * len(products) + VMATH_ENTRY * len(vmath.split())
         cut = split_point([len(code) for code in body], glue) if self.split_units else None
         first, rest = (body, []) if cut is None else (body[:cut], body[cut:])
         out.source = MODULE.format(
             includes=includes, nv=nv, loads="\n    ".join(p.const_loads),
             declare_rest=REST_DECLARATION if rest else "",
             body="\n".join(first + ([REST_CALL] if rest else [])), info="\n".join(info),
-            entries="\n".join([vmath, *narrow]))
+            entries="\n".join([vmath, *products]))
         if rest:
             out.source += SECOND_UNIT + REST_UNIT.format(includes=includes, nv=nv, body="\n".join(rest))
         return out
