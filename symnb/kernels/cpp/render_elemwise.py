@@ -20,6 +20,10 @@ from . import render_vector
 from .scalar import CTYPE, is_checked, literal
 
 MAX_OPERANDS = 64
+# Loops whose output reaches this many bytes store it past the caches, where it could not
+# stay anyway (render_vector.kernel): 2*a+3*b float64 at 1e7 went 6.9 -> 4.6 ms, a+1 4.1 ->
+# 2.9 ms; at 1e6 (8 MB, in cache for the next node) they store as before.
+STREAM_BYTES = 1 << 25
 CHUNK = 128        # elements per buffered block of a strided row
 TILE = 256         # elements per block of whole short rows (tiled)
 # Calls that scalar.h declares SIMD (glibc's vector math), and the helpers built on them.
@@ -118,12 +122,13 @@ class Loop:
 
     def kernel(self) -> str:
         """The node's only copy of its element code: kern(lo, hi, operand pointers..., output
-        pointers...) computes elements [lo, hi), scalar operands read at index 0. The flat
-        path calls it on the arrays, the rows path on rows or on small buffers (generated
-        code compiles in proportion to the copies of its loops)."""
+        pointers..., big) computes elements [lo, hi), scalar operands read at index 0. The
+        flat path calls it on the arrays (`big`: outputs of STREAM_BYTES or more, whose stores
+        the AVX-512 kernel streams past the caches), the rows path on rows or on small
+        buffers (generated code compiles in proportion to the copies of its loops)."""
         params = [f"const {t}* b{i}" for i, t in enumerate(self.T)] + [f"{t}* q{k}" for k, t in enumerate(self.OT)]
         body = self.body(lambda i, t: f"b{i}[{'0' if self._scalar(i) else 'i'}]", lambda k, t, r: f"q{k}[i] = {r};")
-        params = ["npy_intp lo", "npy_intp hi", *params]
+        params = ["npy_intp lo", "npy_intp hi", *params, "bool big"]
         scalar = "\n".join([f"auto kern = []({', '.join(params)}) __attribute__((noinline)) "
                              "-> int { int err = 0;", f"#pragma omp simd{self.red}",
                              f"for (npy_intp i = lo; i < hi; i++) {{ {body} }}", "return err; };"])
@@ -180,7 +185,8 @@ class Loop:
         c = self.c
         ptrs = [f"(const {t}*)PyArray_DATA({x})" for x, t in zip(self.ins, self.T)]
         ptrs += [f"({t}*)PyArray_DATA({o})" for o, t in zip(c.outs, self.OT)]
-        return "\n".join([f"auto span = [&](npy_intp lo, npy_intp hi) -> int {{ return kern(lo, hi, {', '.join(ptrs)}); }};",
+        big = f"n * (npy_intp)sizeof({self.OT[0]}) >= {STREAM_BYTES}"
+        return "\n".join([f"auto span = [&](npy_intp lo, npy_intp hi) -> int {{ return kern(lo, hi, {', '.join(ptrs)}, {big}); }};",
                           f"err |= run_spans(n, {self.parallel()}, 64, span);"])
 
     def rows(self) -> str:
@@ -216,7 +222,7 @@ class Loop:
             "    it.row(r, p);",
             "    for (npy_intp j0 = 0; j0 < len; j0 += step) {",
             "        const npy_intp cnt = len - j0 < step ? len - j0 : step;",
-            f"        err |= kern(0, cnt, {', '.join(pick)});",
+            f"        err |= kern(0, cnt, {', '.join(pick)}, false);",
             f"        {put}",
             "    }",
             "}",
@@ -262,7 +268,7 @@ class Loop:
             "    for (npy_intp b = lo; b < hi; b++) {",
             "        const npy_intp r0 = b * G, nr = rows - r0 < G ? rows - r0 : G;",
             f"        {per_block}",
-            f"        err |= kern(0, nr * len, {', '.join(args)});",
+            f"        err |= kern(0, nr * len, {', '.join(args)}, false);",
             "    }",
             "return err; };",
             f"err |= run_spans(blocks, {self.parallel()} && blocks > 1, 1, tspan);",

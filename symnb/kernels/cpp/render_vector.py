@@ -88,11 +88,18 @@ def kernel(dtype, params, loads, stmts, stores, calls, scalar_kernel) -> str:
     result expressions for q0, q1, ..."""
     lds = " ".join(f"const V::F {name} = {'V::splat(b%d[0])' % i if scalar else 'V::load(b%d + i, m)' % i};"
                    for i, (name, scalar) in enumerate(loads))
-    sts = " ".join(f"V::store(q{k} + i, m, {r});" for k, r in enumerate(stores))
+    # Whole steps of a `big` loop (render_elemwise.STREAM_BYTES) store past the caches
+    # (V::stream, which needs a line) where the output lines up with q0, element-aligned: a
+    # plain store first reads the line it writes.
+    sts = " ".join(f"if (m == V::ALL && nt{k}) V::stream(q{k} + i, {r}); else V::store(q{k} + i, m, {r});"
+                   for k, r in enumerate(stores))
+    nts = " ".join(f"const bool nt{k} = big && (uintptr_t)q{k} % sizeof(*q{k}) == 0 && (uintptr_t)q0 % sizeof(*q0) == 0 "
+                   f"&& V::to_line(q{k} + lo) == V::to_line(q0 + lo);" for k in range(len(stores)))
     attrs = 'noinline, optimize("gcse", "schedule-insns2")' if calls else "noinline"
     return "\n".join([
         "#if SYMNB_V16",
         f"auto kern = []({', '.join(params)}) __attribute__(({attrs})) -> int {{ namespace V = {LANES[dtype]};",
+        nts,
         "auto step = [&](npy_intp i, V::M m) __attribute__((always_inline)) {",
         f"{lds}", *stmts, f"{sts} }};",
         "const npy_intp head = V::to_line(q0 + lo) < hi - lo ? V::to_line(q0 + lo) : hi - lo;",
@@ -102,6 +109,7 @@ def kernel(dtype, params, loads, stmts, stores, calls, scalar_kernel) -> str:
         "    for (; i + V::LANES <= hi; i += V::LANES) step(i, V::ALL);",
         "    e = hi;",
         "}",
+        "if (big) symnb::fence();",
         "return 0; };",
         "#else  // no AVX-512",
         scalar_kernel,

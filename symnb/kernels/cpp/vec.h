@@ -10,6 +10,7 @@
 #if defined(__AVX512F__) && !defined(__clang__) && __GNUC__ >= 12 && __has_builtin(__builtin_shufflevector) \
     && __has_builtin(__builtin_ia32_loadups512_mask) && __has_builtin(__builtin_ia32_storeups512_mask) \
     && __has_builtin(__builtin_ia32_loadupd512_mask) && __has_builtin(__builtin_ia32_storeupd512_mask) \
+    && __has_builtin(__builtin_ia32_movntps512) && __has_builtin(__builtin_ia32_movntpd512) \
     && __has_builtin(__builtin_ia32_sqrtps512_mask) && __has_builtin(__builtin_ia32_sqrtpd512_mask) \
     && __has_builtin(__builtin_ia32_vfmaddps512_mask) && __has_builtin(__builtin_ia32_rndscaleps_mask) \
     && __has_builtin(__builtin_ia32_scalefps512_mask) && __has_builtin(__builtin_ia32_fixupimmps512_mask) \
@@ -33,9 +34,12 @@
     static inline long to_line(const T* p) { return (long)((0 - (unsigned long)p) & 63) / (long)sizeof(T); } \
     static inline F load(const T* p, M m) { return __builtin_ia32_loadu##SUFFIX##512_mask(p, F{}, m); } \
     static inline void store(T* p, M m, F v) { __builtin_ia32_storeu##SUFFIX##512_mask(p, v, m); } \
+    static inline void stream(T* p, F v) { __builtin_ia32_movnt##SUFFIX##512(p, v); }   /* p on a line */ \
     static inline F sqrt(F x) { return __builtin_ia32_sqrt##SUFFIX##512_mask(x, x, ALL, 4); } \
     static inline F abs(F x) { return (F)((I)x & (BITS)ABS_BITS); }
 namespace symnb {
+// After streamed stores (V::stream, render_vector.py), before the pool hands the output over.
+static inline void fence() { __builtin_ia32_sfence(); }
 namespace v16 { SYMNB_LANES(float, int, unsigned short, 16, ps, 0x7fffffff) }
 namespace v8 { SYMNB_LANES(double, long long, unsigned char, 8, pd, 0x7fffffffffffffffLL) }
 }  // namespace symnb

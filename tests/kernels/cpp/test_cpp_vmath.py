@@ -149,3 +149,34 @@ def test_a_negative_zero_scalar_keeps_its_sign_in_every_lane(dtype):
     xs[0] = 0.0
     for got, want in zip(f(xs, np.asarray(-0.0, dtype)), (xs * -0.0, -0.0 - xs, np.exp(xs) * -0.0)):
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_outputs_past_the_caches_are_streamed_and_exact(dtype):
+    """Outputs of 32 MB or more store their whole steps past the caches (render_elemwise.
+    STREAM_BYTES); the masked ends and the strided path store as usual. Every element is
+    NumPy's, whatever the input's place in a cache line."""
+    x = st.tensor("x", dtype=dtype, shape=(None,))
+    f = sn.function([x], [x * 2 + 1, x - 3], backend="cpp")
+    n = (1 << 25) // np.dtype(dtype).itemsize + 37
+    rng = np.random.default_rng(4)
+    base = rng.random(n + 16).astype(dtype)
+    for off in (0, 3):
+        xs = base[off:off + n]
+        for got, want in zip(f(xs), (xs * 2 + 1, xs - 3)):
+            np.testing.assert_array_equal(got, want)
+    big = rng.random(2 * n).astype(dtype)[::2]      # strided: the rows path, plain stores
+    np.testing.assert_array_equal(f(big)[0], big * 2 + 1)
+
+
+def test_a_big_loop_over_an_input_off_its_element_alignment():
+    """An input not aligned to its elements (a view of bytes at an odd offset), big enough
+    that the output is streamed: every element is NumPy's."""
+    x = st.tensor("x", dtype="float64", shape=(None,))
+    f = sn.function([x], x + 1, backend="cpp")
+    n = (1 << 25) // 8 + 5
+    raw = np.zeros(n * 8 + 1, np.uint8)
+    xs = raw[1:].view(np.float64)
+    xs[:] = np.arange(n, dtype=np.float64) % 7
+    assert not xs.flags.aligned
+    np.testing.assert_array_equal(f(xs), xs + 1)
