@@ -125,6 +125,11 @@ static bool binary_gemm(npy_intp M, npy_intp N, npy_intp K, T alpha, const T* a,
         return 0;
     };
     if (!fail) run_spans(parts, parts > 1, 1, scan);
+    if (!fail) {   // past 2/3 ones, OpenBLAS's dense product is as fast (100 x 784 @ 784 x 500:
+        npy_intp ones = 0;   // 581 against 605 us at 0.6, 651 against 626 at 0.7)
+        for (npy_intp r = 0; r < M; r++) ones += cnt[r];
+        fail = 3 * ones > 2 * M * K;
+    }
     if (!fail) run_spans(parts, parts > 1, 1, sums);
     free(idx);
     free(cnt);
