@@ -105,6 +105,7 @@ SYMNB_NARROW_O3 static bool binary_columns(const int32_t* idx, const int32_t* cn
 template <class T>
 static bool binary_gemm(npy_intp M, npy_intp N, npy_intp K, T alpha, const T* a, npy_intp lda, const T* b,
                         npy_intp bk, npy_intp bn, T* c) {
+    // (the lists of ones: 64 MB at most; gather offsets are 32-bit)
     if ((double)M * K > (1 << 24) || (double)M * N * K < 1e6 || N < 2 * Lane<T>::N || bn >= (1 << 26)) return false;
     if (!(a[0] == (T)0 || a[0] == (T)1)) return false;   // the common case: not binary, one load
     const int parts = n_threads < 2 || (double)M * N * K < 4e6 ? 1 : n_threads;

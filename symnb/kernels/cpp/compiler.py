@@ -197,22 +197,23 @@ def module_name(key: str) -> str:
     return f"symnb_{key[:20]}"
 
 
+def _compiler_argv(name: str) -> list[str]:
+    tc = toolchain()
+    return [*tc.cxx, *FLAGS, *(f"-I{d}" for d in tc.includes), f"-DSYMNB_MODULE={name}"]
+
+
 def build_command(name: str, so_file: str, extra_flags: Sequence[str] = ()) -> list[str]:
     """The argv run inside the build directory, which holds `<name>.cpp`."""
-    tc = toolchain()
     # Libraries after the source file, or the linker drops them as unused.
-    return [*tc.cxx, *FLAGS, *(f"-I{d}" for d in tc.includes), f"-DSYMNB_MODULE={name}",
-            f"{name}.cpp", *extra_flags, *LIBS, "-o", so_file]
+    return [*_compiler_argv(name), f"{name}.cpp", *extra_flags, *LIBS, "-o", so_file]
 
 
 def unit_commands(name: str, so_file: str, units: int, extra_flags: Sequence[str] = ()) -> list[list[str]]:
     """A source split in `units` translation units (renderer.SECOND_UNIT): one argv per
     unit, `<name>.cpp`, `<name>_2.cpp`, each to an object file, then the link."""
-    tc = toolchain()
     files = [f"{name}.cpp"] + [f"{name}_{i + 1}.cpp" for i in range(1, units)]
-    compile_ = [[*tc.cxx, *FLAGS, *(f"-I{d}" for d in tc.includes), f"-DSYMNB_MODULE={name}", "-c", f,
-                 *extra_flags, "-o", f[:-4] + ".o"] for f in files]
-    link = [*tc.cxx, "-shared", "-pthread", *(f[:-4] + ".o" for f in files), *extra_flags, *LIBS, "-o", so_file]
+    compile_ = [[*_compiler_argv(name), "-c", f, *extra_flags, "-o", f[:-4] + ".o"] for f in files]
+    link = [*toolchain().cxx, "-shared", "-pthread", *(f[:-4] + ".o" for f in files), *extra_flags, *LIBS, "-o", so_file]
     return compile_ + [link]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..base import Program
 from ..numpy import run_node
 from .compiler import compile_module
-from .renderer import CppRenderer, label
+from .renderer import CppRenderer, label, machine_cores
 
 BLAS_SYMBOLS = ("dgemm", "sgemm", "dgemv", "sgemv", "ddot", "sdot")
 
@@ -85,10 +85,7 @@ def usable_cores() -> int:
     env = os.environ.get("SYMNB_NUM_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:
-        return os.cpu_count() or 1
+    return machine_cores()
 
 
 def _fallback(node):

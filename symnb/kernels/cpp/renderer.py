@@ -183,9 +183,10 @@ class Program:
         return f"owned(S, {self.name(victim)})"
 
 
-def _cores() -> int:
+def machine_cores() -> int:
+    """The cores this process may run on (compiles in parallel; program.usable_cores)."""
     try:
-        return len(os.sched_getaffinity(0))
+        return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:
         return os.cpu_count() or 1
 
@@ -248,7 +249,7 @@ class CppRenderer:
     # more than it saves.
     parallel_bytes = 1 << 19
     # Long bodies become two translation units that compile at once on two cores.
-    split_units = _cores() >= 2
+    split_units = machine_cores() >= 2
 
     def render(self, fgraph) -> Rendered:
         p = Program(self, fgraph)
