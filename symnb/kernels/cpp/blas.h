@@ -200,7 +200,7 @@ static int gemm(State* S, int node, T alpha, Arr* A, Arr* B, T beta, Arr* out, b
         gemm_part<T>(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, o, N);
         return 0;
     }
-    auto block = [&](npy_intp p0, npy_intp p1) -> int {
+    auto block = [=](npy_intp p0, npy_intp p1) -> int {
         for (npy_intp p = p0; p < p1; p++) {
             if (by_k) {
                 const npy_intp k0 = K * p / parts, k1 = K * (p + 1) / parts;

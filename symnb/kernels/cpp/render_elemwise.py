@@ -186,7 +186,12 @@ class Loop:
         ptrs = [f"(const {t}*)PyArray_DATA({x})" for x, t in zip(self.ins, self.T)]
         ptrs += [f"({t}*)PyArray_DATA({o})" for o, t in zip(c.outs, self.OT)]
         big = f"n * (npy_intp)sizeof({self.OT[0]}) >= {STREAM_BYTES}"
-        return "\n".join([f"auto span = [&](npy_intp lo, npy_intp hi) -> int {{ return kern(lo, hi, {', '.join(ptrs)}, {big}); }};",
+        # Captured by value: a worker thread then finds the pointers in the closure that the
+        # pool copies next to the job, not behind the caller's stack and arrays (pool.h).
+        names = [f"d{i}" for i in range(len(ptrs))]
+        captures = ", ".join(["kern"] + [f"{d} = {p}" for d, p in zip(names, ptrs)] + [f"big = {big}"])
+        return "\n".join([f"auto span = [{captures}](npy_intp lo, npy_intp hi) -> int {{ "
+                           f"return kern(lo, hi, {', '.join(names)}, big); }};",
                           f"err |= run_spans(n, {self.parallel()}, 64, span);"])
 
     def rows(self) -> str:
