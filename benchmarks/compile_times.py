@@ -17,6 +17,7 @@ import time
 from contextlib import contextmanager
 
 import symnb as sn
+from symnb.function import clear_memo
 from .training import mlp_training_outputs
 
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -63,11 +64,21 @@ def _timed(fn):
     return time.perf_counter() - t0
 
 
-def compile_times(backend, new_processes=5, rebuilds=10) -> dict:
-    """Seconds: cold (empty cache, this process), warm (median over new processes, beyond
-    the import of symnb, which is reported apart) and rebuild (median, same process)."""
+def cold_compile(backend) -> float:
+    """Seconds to build the function with an empty cache directory and nothing remembered in
+    this process (no function memo, no loaded module for the new directory's key)."""
+    with tempfile.TemporaryDirectory(prefix="symnb-bench-cold-") as tmp, cache_dir(tmp):
+        clear_memo()
+        return _timed(lambda: build_mlp_function(backend))
+
+
+def compile_times(backend, cold_compiles=3, new_processes=5, rebuilds=10) -> dict:
+    """Seconds: cold (median over empty caches, this process; one sample swung by 0.1 s
+    with the machine), warm (median over new processes, beyond the import of symnb,
+    which is reported apart) and rebuild (median, same process)."""
+    cold = statistics.median(cold_compile(backend) for _ in range(cold_compiles))
     with tempfile.TemporaryDirectory(prefix="symnb-bench-cache-") as tmp, cache_dir(tmp):
-        cold = _timed(lambda: build_mlp_function(backend))
+        build_mlp_function(backend)
         runs = []
         for _ in range(new_processes):
             out = subprocess.run([sys.executable, "-c", _WARM_SCRIPT.format(root=str(_ROOT), backend=backend)],
