@@ -322,6 +322,25 @@ def test_softmax_and_log_softmax():
             rtol=[1e-12, 1e-12, 1e-5])
 
 
+@pytest.mark.parametrize("length", [7, 8, 10, 15, 16, 17])
+def test_softmax_rows_of_8_to_16_in_registers(length):
+    """float64 rows of 8 to 16 (reduce.h, row8) reduce in vector registers: the maximum at
+    every position, a NaN, an infinity and -inf at every position of the masked second
+    vector, the sum in NumPy's order, and the gradient; 7 and 17 go the general way."""
+    from symnb.core.ops import LogSoftmaxGrad
+    x, g = st.dmatrix("x"), st.dmatrix("g")
+    rng = np.random.default_rng(length)
+    X = rng.normal(size=(2 * length + 3, length)) * 5 - 700
+    X[np.arange(length), np.arange(length)] = 700           # the maximum at each position
+    X[length + np.arange(length), np.arange(length)[::-1]] = -np.inf
+    X[-3, length - 1], X[-2, 0], X[-1, length // 2] = np.nan, np.inf, -np.inf
+    G = rng.normal(size=X.shape)
+    outs = [st.softmax(x), st.log_softmax(x), LogSoftmaxGrad(1)(g, st.log_softmax(x / 1e3))]
+    with np.errstate(invalid="ignore"):
+        compare([x, g], outs, [X, G], rtol=1e-12)
+        compare([x, g], outs, [X[:, ::-1], G[::-1]], rtol=1e-12)    # copied to rows first
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_random_streams_are_bit_identical(dtype):
     def draws(backend):
