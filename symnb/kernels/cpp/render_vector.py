@@ -93,8 +93,9 @@ def kernel(dtype, params, loads, stmts, stores, calls, scalar_kernel) -> str:
     # plain store first reads the line it writes.
     sts = " ".join(f"if (m == V::ALL && nt{k}) V::stream(q{k} + i, {r}); else V::store(q{k} + i, m, {r});"
                    for k, r in enumerate(stores))
-    nts = " ".join(f"const bool nt{k} = big && (uintptr_t)q{k} % sizeof(*q{k}) == 0 && (uintptr_t)q0 % sizeof(*q0) == 0 "
-                   f"&& V::to_line(q{k} + lo) == V::to_line(q0 + lo);" for k in range(len(stores)))
+    nts = " ".join(f"const bool nt{k} = big && (uintptr_t)q0 % sizeof(*q0) == 0"
+                   + (f" && (uintptr_t)q{k} % sizeof(*q{k}) == 0 && V::to_line(q{k} + lo) == V::to_line(q0 + lo);"
+                      if k else ";") for k in range(len(stores)))
     attrs = 'noinline, optimize("gcse", "schedule-insns2")' if calls else "noinline"
     return "\n".join([
         "#if SYMNB_V16",
