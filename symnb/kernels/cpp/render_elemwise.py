@@ -162,8 +162,9 @@ class Loop:
         destroy = dict(getattr(c.node.op, "destroy_map", None) or {})
         if self.checked:    # a loop that can stop half-way never writes over a shared variable
             destroy = {k: j for k, j in destroy.items() if c.node.inputs[j].owner is not None}
+        like = next((x for i, x in enumerate(self.ins) if not self._scalar(i)), None)
         for k in range(len(self.OT)):
-            alloc = c.buffer(k, nd, "dims")
+            alloc = c.buffer(k, nd, "dims", like)
             if k in destroy:
                 x = c.ins[destroy[k]]
                 alloc = (f"if ({c.may_destroy(destroy[k])} && PyArray_IS_C_CONTIGUOUS({x}) && same_dims({x}, {nd}, dims)) "

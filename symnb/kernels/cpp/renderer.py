@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ...core.graph import Constant, SharedVariable
 from ...core.ops import DimShuffle, Reshape, Subtensor
 from . import render_array, render_elemwise, render_math, render_vector
@@ -80,10 +82,12 @@ class NodeCode:
         self.program.n_slots += 2          # the buffer and its spare (see buffer() in runtime.h)
         return f"&S->slots[{self.program.n_slots - 2}]"
 
-    def buffer(self, j, nd, dims) -> str:
-        """Statements setting output j to a reusable buffer of shape dims (C array name)."""
+    def buffer(self, j, nd, dims, like=None) -> str:
+        """Statements setting output j to a reusable buffer of shape dims (C array name); `like`:
+        an array (C expression) whose place in its cache line the buffer takes (runtime.h)."""
         o = self.node.outputs[j]
-        return (f"{self.outs[j]} = buffer({self.slot()}, {nd}, {dims}, {NPY[o.dtype]});\n"
+        at = f", line_at(PyArray_DATA({like}), {np.dtype(o.dtype).itemsize})" if like else ""
+        return (f"{self.outs[j]} = buffer({self.slot()}, {nd}, {dims}, {NPY[o.dtype]}{at});\n"
                 f"if (!{self.outs[j]}) return refail(S, {self.k});")
 
     def fail(self) -> str:

@@ -482,3 +482,30 @@ def test_kept_results_and_shared_values_are_never_reused_as_buffers():
     for k, v in enumerate(values):
         expected = expected * 0.5 + k
         assert v[0] == expected and v[-1] == expected, k
+
+
+def test_big_elementwise_outputs_start_where_their_input_does():
+    """An elementwise output of 32 KB or more starts at its first input's place in a cache
+    line (runtime.h, line_at), so the loop's steps are aligned for both; when the input
+    moves, the buffer's view moves over the same memory. Results stay exact, a kept result
+    is never written over, and small outputs are left where NumPy puts them."""
+    a, b = st.dvectors("a", "b")
+    f = sn.function([a, b], 2 * a + 3 * b, backend="cpp")
+    n = 20_000
+    raw = np.random.default_rng(11).random(n + 80)
+    memory, kept = set(), []
+    for off in (0, 2, 5, 0, 7, 1, 1, 3):
+        x, y = raw[off:off + n], raw[80 - off:80 - off + n]
+        out = f(x, y)
+        np.testing.assert_array_equal(out, 2 * x + 3 * y)
+        assert out.ctypes.data % 64 == x.ctypes.data % 64 and out.flags.c_contiguous and out.flags.writeable
+        memory.add(out.base.ctypes.data)
+        if off == 7:
+            kept.append((out, (2 * x + 3 * y).copy()))
+        del out
+    assert len(memory) == 2          # the buffer, and a second one once a result was kept
+    for out, want in kept:
+        np.testing.assert_array_equal(out, want)
+    small = f(raw[1:101], raw[:100])
+    assert small.base is None and np.array_equal(small, 2 * raw[1:101] + 3 * raw[:100])
+
