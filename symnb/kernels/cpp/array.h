@@ -172,39 +172,57 @@ static bool points(int n, Arr* const* idx, npy_intp* L) {
     return true;
 }
 
-// Byte offset of point i in x, or -1 (IndexError set) when an index is out of bounds.
-static npy_intp point_offset(State* S, int node, Arr* x, int n, Arr* const* idx, npy_intp i) {
-    npy_intp off = 0;
-    for (int d = 0; d < n; d++) {
-        Arr* a = idx[d];
-        const char* p = PyArray_BYTES(a) + i * PyArray_STRIDE(a, 0);
-        int64_t j;
-        switch (PyArray_TYPE(a)) {
-            case NPY_INT8: j = *(const int8_t*)p; break;
-            case NPY_UINT8: j = *(const uint8_t*)p; break;
-            case NPY_INT16: j = *(const int16_t*)p; break;
-            case NPY_UINT16: j = *(const uint16_t*)p; break;
-            case NPY_INT32: j = *(const int32_t*)p; break;
-            case NPY_UINT32: j = *(const uint32_t*)p; break;
-            case NPY_UINT64: j = *(const uint64_t*)p > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)*(const uint64_t*)p; break;
-            default: j = *(const int64_t*)p;
+// The points' index vectors, read once (per point, re-reading each vector's type, data and
+// stride and x's shape took 20 cycles: a 60-row cross-entropy pick took 1.3k).
+struct Points {
+    int n;
+    int type[NPY_MAXDIMS];
+    const char* data[NPY_MAXDIMS];
+    npy_intp step[NPY_MAXDIMS], len[NPY_MAXDIMS], stride[NPY_MAXDIMS];
+    Points(Arr* x, int n_, Arr* const* idx) : n(n_) {
+        for (int d = 0; d < n; d++) {
+            type[d] = PyArray_TYPE(idx[d]);
+            data[d] = PyArray_BYTES(idx[d]);
+            step[d] = PyArray_STRIDE(idx[d], 0);
+            len[d] = PyArray_DIM(x, d);
+            stride[d] = PyArray_STRIDE(x, d);
         }
-        npy_intp len = PyArray_DIM(x, d);
-        if (j < -len || j >= len) {
-            fail(S, node, PyExc_IndexError, "index %ld is out of bounds for axis %d with size %ld", (long)j, d, (long)len);
-            return -1;
-        }
-        off += (j < 0 ? j + len : j) * PyArray_STRIDE(x, d);
     }
-    return off;
-}
+    // Byte offset of point i in x, or -1 (IndexError set) when an index is out of bounds.
+    npy_intp offset(State* S, int node, npy_intp i) const {
+        npy_intp off = 0;
+        for (int d = 0; d < n; d++) {
+            const char* p = data[d] + i * step[d];
+            int64_t j;
+            switch (type[d]) {
+                case NPY_INT8: j = *(const int8_t*)p; break;
+                case NPY_UINT8: j = *(const uint8_t*)p; break;
+                case NPY_INT16: j = *(const int16_t*)p; break;
+                case NPY_UINT16: j = *(const uint16_t*)p; break;
+                case NPY_INT32: j = *(const int32_t*)p; break;
+                case NPY_UINT32: j = *(const uint32_t*)p; break;
+                case NPY_UINT64: j = *(const uint64_t*)p > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)*(const uint64_t*)p; break;
+                default: j = *(const int64_t*)p;
+            }
+            if (j < -len[d] || j >= len[d]) {
+                fail(S, node, PyExc_IndexError, "index %ld is out of bounds for axis %d with size %ld", (long)j, d,
+                     (long)len[d]);
+                return -1;
+            }
+            off += (j < 0 ? j + len[d] : j) * stride[d];
+        }
+        return off;
+    }
+};
 
 template <class T> static int gather(State* S, int node, Arr* x, int n, Arr* const* idx, Arr* out) {
+    const Points pts(x, n, idx);
+    const char* base = PyArray_BYTES(x);
     T* o = (T*)PyArray_DATA(out);
-    for (npy_intp i = 0; i < PyArray_DIM(out, 0); i++) {
-        npy_intp off = point_offset(S, node, x, n, idx, i);
+    for (npy_intp i = 0, L = PyArray_DIM(out, 0); i < L; i++) {
+        const npy_intp off = pts.offset(S, node, i);
         if (off < 0) return -1;
-        o[i] = *(const T*)(PyArray_BYTES(x) + off);
+        o[i] = *(const T*)(base + off);
     }
     return 0;
 }
@@ -216,12 +234,15 @@ template <class T> static int scatter(State* S, int node, Arr* out, int n, Arr* 
     if (PyArray_NDIM(y) > 1 || (PyArray_NDIM(y) == 1 && PyArray_DIM(y, 0) != L && PyArray_DIM(y, 0) != 1)) return 1;
     Ref yc(PyArray_FromArray(y, PyArray_DescrFromType(PyArray_TYPE(out)), NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST));
     if (!yc.p) return refail(S, node);
-    npy_intp sy = PyArray_NDIM(y) == 1 && PyArray_DIM(y, 0) == L ? PyArray_STRIDE(yc.a(), 0) : 0;
+    const npy_intp sy = PyArray_NDIM(y) == 1 && PyArray_DIM(y, 0) == L ? PyArray_STRIDE(yc.a(), 0) : 0;
+    const Points pts(out, n, idx);
+    const char* py = PyArray_BYTES(yc.a());
+    char* base = PyArray_BYTES(out);
     for (npy_intp i = 0; i < L; i++) {
-        npy_intp off = point_offset(S, node, out, n, idx, i);
+        const npy_intp off = pts.offset(S, node, i);
         if (off < 0) return -1;
-        T v = *(const T*)(PyArray_BYTES(yc.a()) + i * sy);
-        T* t = (T*)(PyArray_BYTES(out) + off);
+        const T v = *(const T*)(py + i * sy);
+        T* t = (T*)(base + off);
         *t = set ? v : (T)(*t + v);
     }
     return 0;
