@@ -190,9 +190,11 @@ static int arg(PyObject* o, int typenum, int nd, const npy_intp* shape, Arr** ou
 // more are placed there, as views into an array 64 bytes longer; when `at` moves, the view
 // moves and the memory stays (a fresh multi-megabyte buffer page-faults in again).
 enum { PLACED = 1 << 15 };
+// (A view of a placed buffer has the buffer's base as its base, not the buffer: NumPy skips
+// arrays that do not own their data. So a placed buffer is free only when its base is too.)
 static inline bool reusable(Arr* b, int nd, const npy_intp* dims) {
-    return b && Py_REFCNT(b) == 1 && PyArray_NDIM(b) == nd &&
-           (nd == 0 || memcmp(PyArray_DIMS(b), dims, nd * sizeof(npy_intp)) == 0);
+    return b && Py_REFCNT(b) == 1 && (!PyArray_BASE(b) || Py_REFCNT(PyArray_BASE(b)) == 1) &&
+           PyArray_NDIM(b) == nd && (nd == 0 || memcmp(PyArray_DIMS(b), dims, nd * sizeof(npy_intp)) == 0);
 }
 static inline bool placed(Arr* b, int at) {
     return at < 0 || PyArray_NBYTES(b) < PLACED || (int)((uintptr_t)PyArray_DATA(b) % 64) == at;
@@ -227,15 +229,14 @@ static Arr* fresh_array(int nd, const npy_intp* dims, int typenum, int at) {
     return view_at(raw, d, nd, dims, at);
 }
 
-// *p reusable for this shape, and at `at` or moved there (a placed buffer only the slot
-// holds, its memory too).
+// *p reusable for this shape (held by the slot alone, its memory too), and at `at` or
+// moved there.
 static bool take(Arr** p, int nd, const npy_intp* dims, int at) {
     Arr* b = *p;
     if (!reusable(b, nd, dims)) return false;
     if (placed(b, at)) return true;
     Arr* raw = (Arr*)PyArray_BASE(b);
-    if (!raw || !PyArray_Check(raw) || Py_REFCNT(raw) != 1 || PyArray_NBYTES(raw) != PyArray_NBYTES(b) + 64)
-        return false;
+    if (!raw || !PyArray_Check(raw) || PyArray_NBYTES(raw) != PyArray_NBYTES(b) + 64) return false;
     Py_INCREF(raw);
     Py_INCREF(PyArray_DESCR(b));
     Arr* moved = view_at(raw, PyArray_DESCR(b), nd, dims, at);

@@ -488,7 +488,8 @@ def test_big_elementwise_outputs_start_where_their_input_does():
     """An elementwise output of 32 KB or more starts at its first input's place in a cache
     line (runtime.h, line_at), so the loop's steps are aligned for both; when the input
     moves, the buffer's view moves over the same memory. Results stay exact, a kept result
-    is never written over, and small outputs are left where NumPy puts them."""
+    (or a view of one) is never written over, and small outputs are left where NumPy puts
+    them."""
     a, b = st.dvectors("a", "b")
     f = sn.function([a, b], 2 * a + 3 * b, backend="cpp")
     n = 20_000
@@ -508,4 +509,14 @@ def test_big_elementwise_outputs_start_where_their_input_does():
         np.testing.assert_array_equal(out, want)
     small = f(raw[1:101], raw[:100])
     assert small.base is None and np.array_equal(small, 2 * raw[1:101] + 3 * raw[:100])
-
+    # Views of a placed result have its base as their base (NumPy skips arrays that do not
+    # own their data): the caller's slice, and a graph output that is a view of the buffer.
+    ones = np.ones(n)
+    head = f(ones, ones)[:5]
+    f(ones * 10, ones * 10)
+    np.testing.assert_array_equal(head, np.full(5, 5.0))
+    g = sn.function([a, b], (2 * a + 3 * b).dimshuffle("x", 0), backend="cpp")
+    first = g(ones, ones)
+    second = g(ones * 10, ones * 10)
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, np.full((1, n), 5.0))
