@@ -188,8 +188,9 @@ struct Points {
             stride[d] = PyArray_STRIDE(x, d);
         }
     }
-    // Byte offset of point i in x, or -1 (IndexError set) when an index is out of bounds.
-    npy_intp offset(State* S, int node, npy_intp i) const {
+    // The byte offset of point i in x (negative along a negative stride) into *at; false,
+    // with IndexError set, when an index is out of bounds.
+    bool offset(State* S, int node, npy_intp i, npy_intp* at) const {
         npy_intp off = 0;
         for (int d = 0; d < n; d++) {
             const char* p = data[d] + i * step[d];
@@ -207,11 +208,12 @@ struct Points {
             if (j < -len[d] || j >= len[d]) {
                 fail(S, node, PyExc_IndexError, "index %ld is out of bounds for axis %d with size %ld", (long)j, d,
                      (long)len[d]);
-                return -1;
+                return false;
             }
             off += (j < 0 ? j + len[d] : j) * stride[d];
         }
-        return off;
+        *at = off;
+        return true;
     }
 };
 
@@ -220,8 +222,8 @@ template <class T> static int gather(State* S, int node, Arr* x, int n, Arr* con
     const char* base = PyArray_BYTES(x);
     T* o = (T*)PyArray_DATA(out);
     for (npy_intp i = 0, L = PyArray_DIM(out, 0); i < L; i++) {
-        const npy_intp off = pts.offset(S, node, i);
-        if (off < 0) return -1;
+        npy_intp off;
+        if (!pts.offset(S, node, i, &off)) return -1;
         o[i] = *(const T*)(base + off);
     }
     return 0;
@@ -239,8 +241,8 @@ template <class T> static int scatter(State* S, int node, Arr* out, int n, Arr* 
     const char* py = PyArray_BYTES(yc.a());
     char* base = PyArray_BYTES(out);
     for (npy_intp i = 0; i < L; i++) {
-        const npy_intp off = pts.offset(S, node, i);
-        if (off < 0) return -1;
+        npy_intp off;
+        if (!pts.offset(S, node, i, &off)) return -1;
         const T v = *(const T*)(py + i * sy);
         T* t = (T*)(base + off);
         *t = set ? v : (T)(*t + v);

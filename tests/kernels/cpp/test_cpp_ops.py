@@ -520,3 +520,14 @@ def test_big_elementwise_outputs_start_where_their_input_does():
     second = g(ones * 10, ones * 10)
     assert not np.shares_memory(first, second)
     np.testing.assert_array_equal(first, np.full((1, n), 5.0))
+
+
+def test_point_gathers_along_negative_strides():
+    """x[i] and x[i, j] with index vectors (array.h, Points) over x read backwards: a point's
+    byte offset from x's data pointer is then negative, and still a point."""
+    x, m = st.dvector("x"), st.dmatrix("m")
+    i, j = st.lvector("i"), st.lvector("j")
+    X, M = np.arange(10.0)[::-1], np.arange(12.0).reshape(3, 4)[::-1, ::-2]
+    I, J = np.array([1, 2, 0, -1]), np.array([0, 1, 1, 0])
+    compare([x, m, i, j], [x[i], m[I[:3] % 3, j[:3]], st.inc_subtensor(x[i], 1.0)], [X, M, I, J])
+
