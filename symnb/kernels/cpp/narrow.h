@@ -126,11 +126,12 @@ SYMNB_NARROW_O3 static void narrow_rows(npy_intp M, npy_intp N, npy_intp K, T al
 }
 
 // Rows [lo, hi) of an 8-row block of out whose n <= 10 columns are col[j] (lane i: row i),
-// row i at c + i * ldc, written as narrow_put writes them: the first 8 columns transposed in
+// row i at c + (r0 + i) * ldc, written as narrow_put writes them: the first 8 columns transposed in
 // registers (three rounds of shuffles), the rest one by one. Through a tile and gathers,
 // storing the blocks took a quarter of a logistic regression's X' @ dZ.
-__attribute__((always_inline)) static inline void put_cols8(double* c, npy_intp ldc, npy_intp lo, npy_intp hi,
-                                                            const v8::F* col, npy_intp n, double alpha, double beta) {
+__attribute__((always_inline)) static inline void put_cols8(double* c, npy_intp ldc, npy_intp r0, npy_intp lo,
+                                                            npy_intp hi, const v8::F* col, npy_intp n, double alpha,
+                                                            double beta) {
     typedef v8::F F;
     F t[8], u[8];
     alignas(64) F r[8];
@@ -152,7 +153,7 @@ __attribute__((always_inline)) static inline void put_cols8(double* c, npy_intp 
     *(F*)rest[1] = col[9];
     const v8::M m = lanes_tail<double>(n < 8 ? n : 8);
     for (npy_intp i = lo; i < hi; i++) {
-        double* o = c + i * ldc;
+        double* o = c + (r0 + i) * ldc;
         F v = v8::splat(alpha) * r[i];
         if (beta != 0) v += v8::splat(beta) * v8::load(o, m);
         v8::store(o, m, v);
@@ -200,7 +201,7 @@ SYMNB_NARROW_O3 static void narrow_cols(npy_intp M, npy_intp N, npy_intp K, T al
             #pragma GCC unroll 2
             for (int v = 0; v < MV; v++) {
                 const npy_intp lo = skip > v * 8 ? skip - v * 8 : 0, end = skip + rows - v * 8;
-                if (lo < end) put_cols8(c + (m0 + v * 8) * ldc, ldc, lo, end < 8 ? end : 8, acc[v], N, alpha, beta);
+                if (lo < end) put_cols8(c, ldc, m0 + v * 8, lo, end < 8 ? end : 8, acc[v], N, alpha, beta);
             }
             continue;
         }
