@@ -104,8 +104,8 @@ struct Pool {
     __attribute__((noinline)) int run(fn_t f, void* c, size_t bytes, npy_intp n, npy_intp al, int threads,
                                       int max_chunks) {
         bool expected = false;
-        if (threads < 2 || n <= 0 || !__atomic_compare_exchange_n(&busy, &expected, true, false, __ATOMIC_ACQUIRE,
-                                                         __ATOMIC_RELAXED))
+        if (threads < 2 || n <= 0 ||
+            !__atomic_compare_exchange_n(&busy, &expected, true, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return f(c, 0, n);
         if (!start(threads - 1)) { __atomic_store_n(&busy, false, __ATOMIC_RELEASE); return f(c, 0, n); }
         if (bytes && bytes <= CLOSURE) {
