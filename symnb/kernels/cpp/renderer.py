@@ -79,12 +79,12 @@ class NodeCode:
 
     def slot(self) -> str:
         """A new reusable buffer slot (C expression for its address)."""
-        self.program.n_slots += 2          # the buffer and its spare (see buffer() in runtime.h)
+        self.program.n_slots += 2          # the buffer and its spare (see buffer() in buffers.h)
         return f"&S->slots[{self.program.n_slots - 2}]"
 
     def buffer(self, j, nd, dims, like=None) -> str:
         """Statements setting output j to a reusable buffer of shape dims (C array name); `like`:
-        an array (C expression) whose place in its cache line the buffer takes (runtime.h)."""
+        an array (C expression) whose place in its cache line the buffer takes (buffers.h)."""
         o = self.node.outputs[j]
         at = f", line_at(PyArray_DATA({like}), {np.dtype(o.dtype).itemsize})" if like else ""
         return (f"{self.outs[j]} = buffer({self.slot()}, {nd}, {dims}, {NPY[o.dtype]}{at});\n"

@@ -486,7 +486,7 @@ def test_kept_results_and_shared_values_are_never_reused_as_buffers():
 
 def test_big_elementwise_outputs_start_where_their_input_does():
     """An elementwise output of 32 KB or more starts at its first input's place in a cache
-    line (runtime.h, line_at), so the loop's steps are aligned for both; when the input
+    line (buffers.h, line_at), so the loop's steps are aligned for both; when the input
     moves, the buffer's view moves over the same memory. Results stay exact, a kept result
     (or a view of one) is never written over, and small outputs are left where NumPy puts
     them."""
