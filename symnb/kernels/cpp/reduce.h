@@ -209,12 +209,12 @@ static inline double sum(const double* p, npy_intp len) {
     for (; i < len; i++) res += p[i];
     return res;
 }
-// o = f(x, y) over the row, f on vectors. (A masked store, then a load of the same vector's
-// bytes, as when o is the next row's x or y, stalls until the store leaves the core.)
-template <class Fn> static inline void map(double* o, const double* x, const double* y, npy_intp len, Fn f) {
+// o = f(x) over the row, f on vectors. (Not for x = o: a masked store, then the next row's
+// load of the same vector's bytes, stalls until the store leaves the core.)
+template <class Fn> static inline void map(double* o, const double* x, npy_intp len, Fn f) {
     const V::M m1 = second(len);
-    V::store(o, V::ALL, f(V::load(x, V::ALL), V::load(y, V::ALL)));
-    V::store(o + 8, m1, f(V::load(x + 8, m1), V::load(y + 8, m1)));
+    V::store(o, V::ALL, f(V::load(x, V::ALL)));
+    V::store(o + 8, m1, f(V::load(x + 8, m1)));
 }
 }  // namespace row8
 #endif
@@ -254,7 +254,7 @@ static int softmax(State* S, int node, Arr* x, int axis, Arr* out) {
             if constexpr (std::is_same<T, double>::value)
                 if (vec) {
                     const double m = mx[r] = row8::max(row, len);
-                    row8::map(po + r * len, row, row, len, [=](v8::F a, v8::F) { return a - v8::splat(m); });
+                    row8::map(po + r * len, row, len, [=](v8::F a) { return a - v8::splat(m); });
                     continue;
                 }
 #endif
@@ -282,9 +282,9 @@ static int softmax(State* S, int node, Arr* x, int axis, Arr* out) {
             const T* row = px + r * len;
 #ifdef SYMNB_V16
             if constexpr (std::is_same<T, double>::value)
-                if (LOG && vec) {   // (softmax's e / l reads what the row before stored: log_softmax_grad)
+                if (LOG && vec) {   // (softmax's o / l would read o: the loop below)
                     const v8::F mv = v8::splat(m), lv = v8::splat(l);
-                    row8::map(o, row, row, len, [=](v8::F a, v8::F) { return (a - mv) - lv; });
+                    row8::map(o, row, len, [=](v8::F a) { return (a - mv) - lv; });
                     continue;
                 }
 #endif
