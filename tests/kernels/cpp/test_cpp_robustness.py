@@ -2,14 +2,12 @@
 layout, aliasing, special values, non-arrays) to compiled functions, in a subprocess whose
 exit code proves it survived. Each call must raise where the reference backend raises,
 or return what the reference returns."""
-import os
 import subprocess
 import sys
-from pathlib import Path
 
+from . import child_env
 from .test_cpp_ops import pytestmark  # noqa: F401  (skips without a compiler)
 
-REPO = Path(__file__).resolve().parents[3]
 
 SCRIPT = r'''
 import itertools, sys, warnings
@@ -185,7 +183,6 @@ sys.exit(1 if bad or calls < 1000 else 0)
 def test_a_thousand_malformed_calls_never_crash(tmp_path):
     script = tmp_path / "hammer.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=child_env(), timeout=900)
     assert proc.returncode == 0, f"exit code {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
     assert "0 mismatches" in proc.stdout

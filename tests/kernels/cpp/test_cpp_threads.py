@@ -168,24 +168,39 @@ def test_products_split_along_k_accumulate_into_kept_values(m, k, n):
         np.testing.assert_allclose(W.get_value(), want_w, rtol=1e-12)
 
 
+_SPIN_OR_SLEEP = """
+import time
+import numpy as np
+import symnb as sn
+import symnb.tensor as st
+a, b = st.fvectors("a", "b")
+f = sn.function([a, b], 2 * a + 3 * b, backend="cpp")
+rng = np.random.default_rng(10)
+x, y = rng.random(100_000, dtype=np.float32), rng.random(100_000, dtype=np.float32)
+want = 2 * x + 3 * y
+for pause in [0, 0, 2e-5, 0, 1e-3, 0, 5e-5, 2e-3] * 25:
+    if pause:
+        time.sleep(pause)
+    np.testing.assert_array_equal(f(x, y), want)
+print("ok")
+"""
+
+
 def test_loops_right_whether_the_workers_spin_or_sleep():
     """Workers spin a few microseconds after a job, then sleep; the caller wakes them only
     when one is counted asleep (pool.h, `sleepers`), and a worker that misses a job leaves
     its chunks to the caller. Calls right after one another, a little apart and long
-    apart all finish with every chunk done."""
-    import time
+    apart all finish with every chunk done: in a child process, so that a lost chunk (the
+    caller waiting forever, holding the GIL) fails the test instead of hanging the run."""
+    import subprocess
+    import sys
     from symnb.kernels.cpp.program import usable_cores
+    from . import child_env
     if usable_cores() < 2:
         pytest.skip("needs two cores")
-    a, b = st.fvectors("a", "b")
-    f = sn.function([a, b], 2 * a + 3 * b, backend="cpp")
-    rng = np.random.default_rng(10)
-    x, y = rng.random(100_000, dtype=np.float32), rng.random(100_000, dtype=np.float32)
-    want = 2 * x + 3 * y
-    for pause in [0, 0, 2e-5, 0, 1e-3, 0, 5e-5, 2e-3] * 25:
-        if pause:
-            time.sleep(pause)
-        np.testing.assert_array_equal(f(x, y), want)
+    out = subprocess.run([sys.executable, "-c", _SPIN_OR_SLEEP], capture_output=True, text=True, timeout=300,
+                         env=child_env())
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 def test_modules_loaded_with_fewer_threads_share_the_pool(monkeypatch):
