@@ -13,6 +13,14 @@ Bit layout (the contract every backend reproduces):
 - normal: pairs of uniforms (u1, u2), r = sqrt(-2 log(1 - u1)), sample 2k = r cos(2 pi u2),
   sample 2k+1 = r sin(2 pi u2) (log, cos, sin from the platform libm for bit equality).
 - binomial(n, p): sample k counts how many of its n float64 uniforms (words 2nk ...) are < p.
+
+What is frozen, and where:
+- Philox words, uniforms (float32 and float64) and binomials: the same bits on every
+  machine and every backend, forever (integer arithmetic and exact scalings only).
+- normals: the same bits on every backend of one machine. Across machines they agree to
+  a few ulp, not bit for bit: log, cos and sin come from the platform's math library,
+  whose last bit may differ between processors (NumPy's float64 log and cos on a machine
+  with AVX-512 and on one without, for example).
 """
 from __future__ import annotations
 

@@ -152,6 +152,21 @@ def test_key_covers_source_and_flags(root):
     assert k != compiler.module_key(SRC + "\n") != compiler.module_key(SRC, ["-DX=1"])
 
 
+def test_user_flags_reach_the_command_the_key_and_the_target(root, monkeypatch):
+    from tests.kernels.cpp import avx512
+    monkeypatch.delenv("SYMNB_CXXFLAGS", raising=False)
+    plain = compiler.module_key(SRC)
+    monkeypatch.setenv("SYMNB_CXXFLAGS", "-mno-avx512f -DSYMNB_FLAG_PROBE=1")
+    assert compiler.module_key(SRC) != plain
+    cmd = compiler.build_command("m", "m.so")
+    assert cmd.index("-march=native") < cmd.index("-mno-avx512f") < cmd.index("m.cpp")
+    assert not avx512()                      # what the AVX-512-only tests look at
+    m = compile_module(SRC)
+    assert m.add(1.0, 2.0) == 3.0
+    meta = json.loads((cache.entry_path(compiler.module_key(SRC), root) / "meta.json").read_text())
+    assert "-DSYMNB_FLAG_PROBE=1" in meta["flags"]
+
+
 def test_same_process_rebuild_is_a_memory_hit(prebuilt, monkeypatch):
     monkeypatch.setenv("SYMNB_CACHE_DIR", str(prebuilt.root))
     monkeypatch.delenv("CXX", raising=False)

@@ -108,6 +108,7 @@ class CompileError(RuntimeError):
 @dataclass(frozen=True)
 class Toolchain:
     cxx: tuple[str, ...]       # argv prefix from $CXX (may be e.g. "ccache g++")
+    user_flags: tuple[str, ...]  # from $SYMNB_CXXFLAGS, after FLAGS (e.g. -mno-avx512f)
     path: str                  # the resolved compiler program
     version: str               # its --version output
     target: str                # what -march=native expands to here
@@ -123,6 +124,16 @@ def compiler() -> str:
     return os.environ.get("CXX") or "g++"
 
 
+def user_flags() -> str:
+    """$SYMNB_CXXFLAGS (read at call time): flags added after FLAGS to every build.
+
+    They are part of the toolchain fingerprint, hence of every cache key. The test suite
+    runs the C++ op and random-graph tests a second time with -mno-avx512f, so the
+    portable kernels are exercised on machines that have AVX-512 too.
+    """
+    return os.environ.get("SYMNB_CXXFLAGS", "")
+
+
 def _numpy_abi() -> tuple[str, int]:
     import numpy
     try:
@@ -132,9 +143,9 @@ def _numpy_abi() -> tuple[str, int]:
     return numpy.__version__, int(_get_ndarray_c_version())
 
 
-def _probe(cxx_env: str) -> Toolchain:
+def _probe(cxx_env: str, flags_env: str) -> Toolchain:
     import numpy
-    cxx = tuple(shlex.split(cxx_env))
+    cxx, extra = tuple(shlex.split(cxx_env)), tuple(shlex.split(flags_env))
     path = shutil.which(cxx[0]) if cxx else None
     if not path:
         raise CompilerUnavailable(f"the C++ compiler {cxx_env!r} is not on PATH (set $CXX)")
@@ -142,7 +153,7 @@ def _probe(cxx_env: str) -> Toolchain:
         ver = subprocess.run([*cxx, "--version"], capture_output=True, text=True, timeout=60)
         # -### prints what -march=native expands to without compiling: a cache shared over
         # NFS by machines with different CPUs must not hand one the other's instructions.
-        tgt = subprocess.run([*cxx, "-march=native", "-###", "-E", "-x", "c++", os.devnull],
+        tgt = subprocess.run([*cxx, "-march=native", *extra, "-###", "-E", "-x", "c++", os.devnull],
                              capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
         raise CompilerUnavailable(f"the C++ compiler {cxx_env!r} does not run: {e}") from e
@@ -155,21 +166,22 @@ def _probe(cxx_env: str) -> Toolchain:
                                   "development headers (e.g. python3-dev)")
     headers = {p.name: p.read_text() for p in sorted(HERE.glob("*.h"))}
     abi = [sys.implementation.cache_tag, sysconfig.get_config_var("EXT_SUFFIX"), _numpy_abi()]
-    fp = json.dumps([list(cxx), path, ver.stdout, target, FLAGS, LIBS, includes, headers, abi])
-    return Toolchain(cxx, path, ver.stdout.strip(), target, includes,
+    fp = json.dumps([list(cxx), path, ver.stdout, target, FLAGS, extra, LIBS, includes, headers, abi])
+    return Toolchain(cxx, extra, path, ver.stdout.strip(), target, includes,
                      hashlib.sha256(fp.encode()).hexdigest())
 
 
 def toolchain() -> Toolchain:
-    """The probed compiler for the current $CXX; probed once per process per value."""
-    cxx_env = compiler()
-    tc = _toolchains.get(cxx_env)
+    """The probed compiler for the current $CXX and $SYMNB_CXXFLAGS; probed once per
+    process per pair of values."""
+    env = (compiler(), user_flags())
+    tc = _toolchains.get(env)
     if tc is None:
         try:
-            tc = _probe(cxx_env)
+            tc = _probe(*env)
         except CompilerUnavailable as e:
             tc = e
-        _toolchains[cxx_env] = tc
+        _toolchains[env] = tc
     if isinstance(tc, CompilerUnavailable):
         raise tc
     return tc
@@ -199,7 +211,7 @@ def module_name(key: str) -> str:
 
 def _compiler_argv(name: str) -> list[str]:
     tc = toolchain()
-    return [*tc.cxx, *FLAGS, *(f"-I{d}" for d in tc.includes), f"-DSYMNB_MODULE={name}"]
+    return [*tc.cxx, *FLAGS, *tc.user_flags, *(f"-I{d}" for d in tc.includes), f"-DSYMNB_MODULE={name}"]
 
 
 def build_command(name: str, so_file: str, extra_flags: Sequence[str] = ()) -> list[str]:
@@ -258,7 +270,7 @@ def _build(workdir: Path, source: str, name: str, extra_flags: Sequence[str], ve
     tc = toolchain()
     return {"module": name, "so": so, "source": src, "compiler": tc.path,
             "compiler_version": tc.version.splitlines()[0] if tc.version else "",
-            "flags": [*FLAGS, *extra_flags, *LIBS], "source_size": len(source),
+            "flags": [*FLAGS, *tc.user_flags, *extra_flags, *LIBS], "source_size": len(source),
             "compile_seconds": seconds, "compiler_output": output[-20000:]}
 
 
