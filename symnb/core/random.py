@@ -78,6 +78,7 @@ _WORDS_PER_UNIFORM = {"float64": 2, "float32": 1}
 @dataclass(frozen=True)
 class RandomDraw(Op):
     """(state, size, *params) -> (new_state, sample) for dist in uniform/normal/binomial."""
+    foldable = False
 
     dist: str
     dtype: str

@@ -21,6 +21,21 @@ class Op:
     nout = 1
     # False: the op has no gradient (argmax); a gradient reaching it is an error.
     differentiable = True
+    # Facts the rewriter, the in-place pass and the backends read, instead of testing
+    # class names (a new op states them here, next to its meaning):
+    # view_of = k: the output may be a view of input k (shares its memory).
+    view_of = None
+    # shaped_like = k: the output has input k's shape; "broadcast": the broadcast of all
+    # the inputs' shapes; "vector k": the lengths held in the int64 vector input k.
+    shaped_like = None
+    # False: the value is not a function of the inputs alone (a random draw advances a
+    # state), so constant folding must not run perform() at build time.
+    foldable = True
+    # True: fold only when the result is small (a big fill is cheaper to compute than to store).
+    fold_small_only = False
+    # True: cheap enough to evaluate at build time on known integer scalars and vectors
+    # (the shape arithmetic static_value does, like x.shape[1] * 2).
+    shape_arithmetic = False
 
     @property
     def name(self) -> str:

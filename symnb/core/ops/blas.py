@@ -168,6 +168,7 @@ class _ScaledProduct(Op):
     Made by the specialize pass after differentiation (no gradient). `destroy_map` says
     output 0 destroys input 0 when in place; backends honour it, the reference ignores it.
     """
+    shaped_like = 0          # gemm/gemv: z + a * x @ y has z's shape
 
     inplace: bool = False
     kind = "gemm"

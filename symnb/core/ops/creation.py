@@ -17,6 +17,7 @@ from .shape import is_int_scalar, static_value
 @dataclass(frozen=True)
 class Arange(Op):
     """arange(start, stop, step) of the given dtype; the three are scalar inputs."""
+    fold_small_only = True
 
     dtype: str
 
@@ -55,6 +56,7 @@ def arange(start, stop=None, step=1, dtype=None):
 @dataclass(frozen=True)
 class Eye(Op):
     """eye(n, m, k): ones on the k-th diagonal of an n x m matrix; n, m, k are scalar inputs."""
+    fold_small_only = True
 
     dtype: str
 

@@ -141,6 +141,8 @@ def _numpy_dtype(name: str, dtypes: tuple, params: tuple) -> str:
 @dataclass(frozen=True)
 class Elemwise(Op):
     """Apply the scalar op `scalar` elementwise with NumPy broadcasting."""
+    shaped_like = "broadcast"
+    shape_arithmetic = True
 
     scalar: str
     params: tuple = ()    # ('float32',) for cast

@@ -17,6 +17,7 @@ from .base import Op
 @dataclass(frozen=True)
 class Fused(Op):
     """outputs[k] = inner_outputs[k](inputs...) elementwise, with NumPy broadcasting."""
+    shaped_like = "broadcast"
 
     inner_inputs: tuple     # 0-d Variables, one per node input
     inner_outputs: tuple    # 0-d Variables built from inner_inputs with Elemwise ops

@@ -14,6 +14,7 @@ from .base import Op, apply_op
 @dataclass(frozen=True)
 class MapRange(Op):
     """outputs[k][i] = inner_outputs[k] evaluated with index = i; free inputs are node inputs."""
+    foldable = False         # its inner graph may read variables that are not its inputs
 
     index: Variable
     free: tuple

@@ -15,6 +15,7 @@ from . import reduce as R
 @dataclass(frozen=True)
 class Softmax(Op):
     """exp(x - max) / sum(exp(x - max)) along `axis`."""
+    shaped_like = 0
 
     axis: int = -1
 
@@ -36,6 +37,7 @@ class Softmax(Op):
 @dataclass(frozen=True)
 class LogSoftmax(Op):
     """x - max - log(sum(exp(x - max))) along `axis`: finite wherever x is."""
+    shaped_like = 0
 
     axis: int = -1
 
@@ -57,6 +59,7 @@ class LogSoftmaxGrad(Op):
     """g - exp(lsm) * sum(g) along `axis`: LogSoftmax's gradient rule as one node, which
     the specialize pass builds (lsm = log_softmax(x), g the gradient reaching it), so a
     backend runs it in one pass over rows instead of a sum and a fused loop."""
+    shaped_like = 0
 
     axis: int = -1
 

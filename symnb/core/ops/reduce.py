@@ -42,6 +42,7 @@ def normalize_axis(axis, ndim, opname) -> tuple:
 
 @dataclass(frozen=True)
 class Reduce(Op):
+    shape_arithmetic = True
     kind: str
     axis: tuple
     keepdims: bool = False

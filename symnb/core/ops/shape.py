@@ -35,10 +35,6 @@ def is_int_scalar(v: Variable) -> bool:
     return v.ndim == 0 and is_int(v.dtype)
 
 
-# Ops cheap enough to run at build time on known integer scalars and vectors (shape arithmetic).
-_FOLDABLE = ("Subtensor", "Elemwise", "MakeVector", "Reduce")
-
-
 def static_value(v: Variable, depth: int = 8):
     """The value of v if the graph fixes it at build time (constants, known lengths and a
     little integer arithmetic on them, like x.shape[1] * 2), else None."""
@@ -53,7 +49,7 @@ def static_value(v: Variable, depth: int = 8):
     n = _entry_of_shape(v)
     if n is not None:
         return np.int64(n)
-    if type(node.op).__name__ not in _FOLDABLE:
+    if not node.op.shape_arithmetic:
         return None
     vals = [static_value(i, depth - 1) for i in node.inputs]
     if any(val is None for val in vals):
@@ -79,8 +75,9 @@ def static_entries(shape_vec: Variable, n: int) -> tuple:
 
 def _entry_of_shape(e: Variable):
     """x.shape[i] is known statically when x's i-th length is."""
+    from .subtensor import Subtensor    # subtensor.py builds on this module
     node = e.owner
-    if node is not None and type(node.op).__name__ == "Subtensor" and node.inputs[0].owner is not None \
+    if node is not None and isinstance(node.op, Subtensor) and node.inputs[0].owner is not None \
             and isinstance(node.inputs[0].owner.op, Shape) and isinstance(node.op.idx[0], int):
         return node.inputs[0].owner.inputs[0].type.shape[node.op.idx[0]]
     return None
@@ -110,6 +107,7 @@ def shape(x) -> Variable:
 @dataclass(frozen=True)
 class MakeVector(Op):
     """Stack scalars into a vector (how shapes built from symbolic lengths are made)."""
+    shape_arithmetic = True
 
     dtype: str = "int64"
 
@@ -154,6 +152,8 @@ def cast_int64(v):
 @dataclass(frozen=True)
 class Alloc(Op):
     """alloc(value, shape): value broadcast to shape (NumPy's broadcast_to, as a new array)."""
+    shaped_like = "vector 1"
+    fold_small_only = True
 
     def infer(self, value, shp):
         n = shp.type.shape[0]
@@ -220,6 +220,7 @@ def sum_to(g, x) -> Variable:
 @dataclass(frozen=True)
 class DimShuffle(Op):
     """Permute axes, insert broadcastable axes ('x') and drop length-1 axes."""
+    view_of = 0
 
     order: tuple
 
@@ -303,6 +304,7 @@ def squeeze(x, axis=None):
 @dataclass(frozen=True)
 class Reshape(Op):
     """reshape(x, shape) with NumPy semantics (one -1 entry allowed)."""
+    view_of = 0
 
     ndim: int
 

@@ -166,6 +166,8 @@ def build_index(idx, values):
 @dataclass(frozen=True)
 class Subtensor(Op):
     """x[idx] — a view for basic indexing, a copy for advanced indexing (as in NumPy)."""
+    view_of = 0
+    shape_arithmetic = True
 
     idx: tuple
 
@@ -216,6 +218,7 @@ def subtensor(x, key):
 @dataclass(frozen=True)
 class IncSubtensor(Op):
     """A copy of x with x[idx] += y (or = y when set_). Repeated advanced indices accumulate."""
+    shaped_like = 0
 
     idx: tuple
     set_: bool

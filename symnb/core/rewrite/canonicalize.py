@@ -15,17 +15,14 @@ from ..ops.shape import alloc, dimshuffle, shape
 from .engine import P, Pat, Rule, const, scalar_value, var
 from .shapes import same_shape
 
-# Ops whose value is not a function of their inputs alone (random draws advance a state).
-NOT_FOLDABLE = {"RandomDraw", "MapRange"}
 FOLD_LIMIT = 100_000     # don't materialise big constants (an alloc of zeros stays an alloc)
 
 
 def fold(v, **_):
     node = v.owner
-    kind = type(node.op).__name__
-    if kind in NOT_FOLDABLE or not all(isinstance(i, Constant) for i in node.inputs):
+    if not node.op.foldable or not all(isinstance(i, Constant) for i in node.inputs):
         return None
-    if kind in ("Alloc", "Eye", "Arange") and (None in v.type.shape or np.prod(v.type.shape) > 64):
+    if node.op.fold_small_only and (None in v.type.shape or np.prod(v.type.shape) > 64):
         return None      # a big fill is cheaper to compute than to store
     with np.errstate(all="ignore"):
         try:
@@ -186,8 +183,7 @@ def sum_of_length_one(v, x, **_):
 def shape_from_input(v, x, **_):
     """shape(f(u)) -> shape(u) for ops that keep their input's shape (no need to compute f)."""
     node = x.owner
-    if node is None or type(node.op).__name__ not in ("Elemwise", "Fused", "Softmax", "LogSoftmax", "LogSoftmaxGrad",
-                                                      "Gemm", "Gemv", "IncSubtensor", "Alloc"):
+    if node is None or node.op.shaped_like is None:
         return None
     for u in node.inputs:
         if u.ndim == x.ndim and u.owner is not x.owner and same_shape(u, x) and u.type.shape == x.type.shape:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 from ..graph import Constant, SharedVariable, toposort
-from ..ops import DimShuffle, Fused, Reshape, Subtensor
+from ..ops import Fused
 from ..ops.base import apply_op
 from ..ops.blas import Gemm, Gemv
 from .shapes import same_shape, scope
-
-VIEW_OPS = (DimShuffle, Reshape, Subtensor)     # their outputs may share memory with inputs
 
 
 class DestroyError(AssertionError):
@@ -38,7 +36,7 @@ def _may_destroy(var, node, out_index, clients, protected, update_of):
     if isinstance(var, SharedVariable):
         # Only the variable's own update, and only if nobody else needs the old value after.
         return update_of.get(id(var)) == (id(node), out_index)
-    if var.owner is None or isinstance(var.owner.op, VIEW_OPS):
+    if var.owner is None or var.owner.op.view_of is not None:   # a view shares memory with its source
         return False
     return len(clients.get(id(var), [])) == 1
 

@@ -4,33 +4,44 @@ Each axis length gets a key: an int when static, else a token naming where the l
 comes from (an input's axis, an alloc's shape entry). Elementwise ops unify their inputs'
 keys (a union-find: lengths that broadcast together are equal, or the graph would fail),
 so `alloc(1, x.shape) * tanh(x)` is seen to need no alloc. Facts are scoped to one
-`rewrite()` call (`scope()`), since they hold only for the graph being rewritten.
+`rewrite()` call (`scope()`), since they hold only for the graph being rewritten, and
+to one thread (two threads may rewrite different graphs at once).
+
+Which ops keep or broadcast their inputs' shapes is read from the ops (`Op.shaped_like`).
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 from ..graph import Constant, Variable
+from ..ops import DimShuffle, Dot, MakeVector, Reduce, Shape, Subtensor
 
-_parent: dict = {}
-_cache: dict = {}
+
+class _Facts(threading.local):
+    def __init__(self):
+        self.parent: dict = {}    # union-find over length keys
+        self.cache: dict = {}     # id(variable) -> (variable, keys)
+
+
+_facts = _Facts()
 
 
 @contextmanager
 def scope():
     """Forget shape facts learned outside this block (and the ones learned inside, after)."""
-    global _parent, _cache
-    saved = _parent, _cache
-    _parent, _cache = {}, {}
+    saved = _facts.parent, _facts.cache
+    _facts.parent, _facts.cache = {}, {}
     try:
         yield
     finally:
-        _parent, _cache = saved
+        _facts.parent, _facts.cache = saved
 
 
 def _find(k):
-    while k in _parent:
-        k = _parent[k]
+    parent = _facts.parent
+    while k in parent:
+        k = parent[k]
     return k
 
 
@@ -40,11 +51,11 @@ def _union(a, b):
         return
     if isinstance(a, int):      # a static length is the best representative
         a, b = b, a
-    _parent[a] = b
+    _facts.parent[a] = b
 
 
 def _cached(v: Variable):
-    hit = _cache.get(id(v))
+    hit = _facts.cache.get(id(v))
     return hit[1] if hit is not None and hit[0] is v else None
 
 
@@ -58,7 +69,7 @@ def shape_keys(v: Variable) -> tuple:
             if _cached(u) is not None:
                 continue
             if expanded or u.owner is None:
-                _cache[id(u)] = (u, _derive(u))
+                _facts.cache[id(u)] = (u, _derive(u))
                 continue
             stack.append((u, True))
             stack.extend((i, False) for i in u.owner.inputs if _cached(i) is None)
@@ -70,23 +81,23 @@ def _derive(v: Variable) -> tuple:
     node = v.owner
     derived = None
     if node is not None:
-        kind = type(node.op).__name__
-        if kind in ("Elemwise", "Fused"):
+        like = node.op.shaped_like
+        if like == "broadcast":
             derived = broadcast_keys([shape_keys(i) for i in node.inputs])
-        elif kind == "Alloc":
-            derived = _vector_keys(node.inputs[1], v.ndim)
-        elif kind == "DimShuffle":
+        elif isinstance(like, str) and like.startswith("vector "):
+            derived = _vector_keys(node.inputs[int(like.split()[1])], v.ndim)
+        elif isinstance(like, int):
+            derived = shape_keys(node.inputs[like])
+        elif isinstance(node.op, DimShuffle):
             src = shape_keys(node.inputs[0])
             derived = tuple(1 if o == "x" else src[o] for o in node.op.order)
-        elif kind == "Reduce":
+        elif isinstance(node.op, Reduce):
             src = shape_keys(node.inputs[0])
             if node.op.keepdims:
                 derived = tuple(1 if d in node.op.axis else k for d, k in enumerate(src))
             else:
                 derived = tuple(k for d, k in enumerate(src) if d not in node.op.axis)
-        elif kind in ("Softmax", "LogSoftmax", "LogSoftmaxGrad", "Gemm", "Gemv", "IncSubtensor"):
-            derived = shape_keys(node.inputs[0])
-        elif kind == "Dot":
+        elif isinstance(node.op, Dot):
             a, b = shape_keys(node.inputs[0]), shape_keys(node.inputs[1])
             _union(a[-1], b[0])
             derived = a[:-1] + b[1:]
@@ -107,9 +118,9 @@ def _vector_keys(shape_vec: Variable, n: int) -> tuple:
     node = shape_vec.owner
     if isinstance(shape_vec, Constant):
         return tuple(int(s) for s in shape_vec.data)
-    if node is not None and type(node.op).__name__ == "Shape":
+    if node is not None and isinstance(node.op, Shape):
         return shape_keys(node.inputs[0])
-    if node is not None and type(node.op).__name__ == "MakeVector":
+    if node is not None and isinstance(node.op, MakeVector):
         return tuple(_scalar_key(e) for e in node.inputs)
     return tuple(("entry", id(shape_vec), i) for i in range(n))
 
@@ -118,9 +129,9 @@ def _scalar_key(e: Variable):
     if isinstance(e, Constant):
         return int(e.data)
     node = e.owner
-    if node is not None and type(node.op).__name__ == "Elemwise" and node.op.scalar == "cast":
+    if node is not None and getattr(node.op, "scalar", None) == "cast":
         return _scalar_key(node.inputs[0])
-    if node is not None and type(node.op).__name__ == "Subtensor" and len(node.op.idx) == 1 \
+    if node is not None and isinstance(node.op, Subtensor) and len(node.op.idx) == 1 \
             and isinstance(node.op.idx[0], int):
         vec = node.inputs[0]
         n = vec.type.shape[0]
