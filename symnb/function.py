@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .core.graph import Apply, Constant, SharedVariable, Variable, as_variable, graph_inputs, replace, toposort
+from .core.graph import Apply, Constant, SharedVariable, Variable, as_variable, graph_inputs, rebuild, replace, toposort
 from .core.ops.loop import MapRange
 from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
@@ -362,13 +362,12 @@ def _placeholder(v: Variable) -> Variable:
 def _rebuild(nodes, outputs, mapping):
     """nodes (in order) and outputs over new leaves (mapping: id(old leaf) -> new leaf);
     the types are the old ones, so nothing is inferred again."""
-    memo, order = dict(mapping), []
-    for node in nodes:
-        new = Apply(node.op, [memo.get(id(i), i) for i in node.inputs], [o.type for o in node.outputs], node.trace)
-        for o, n in zip(node.outputs, new.outputs):
-            memo[id(o)] = n
-        order.append(new)
-    return order, [memo.get(id(v), v) for v in outputs]
+    order = []
+
+    def visit(node, ins):
+        order.append(Apply(node.op, ins, [o.type for o in node.outputs], node.trace))
+        return order[-1].outputs
+    return order, rebuild(outputs, visit, nodes, dict(mapping))
 
 
 def _graph(inputs, nodes, outputs):

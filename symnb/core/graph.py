@@ -229,23 +229,37 @@ def graph_inputs(outputs) -> list[Variable]:
     return result
 
 
+def rebuild(outputs, visit=None, nodes=None, memo=None) -> list[Variable]:
+    """`outputs` rebuilt bottom-up: the one graph-rebuild loop every pass uses.
+
+    For each node (in `nodes` order, else toposort(outputs)), `visit(node, inputs)` gets the
+    node's inputs after the replacements made so far and may return the node's new outputs
+    (a list; [] leaves them unmapped). When it returns None, or there is no visit, a node
+    whose inputs changed is built again with its op (types re-inferred, so a more specific
+    type propagates) and an unchanged node is kept. `memo` (id(old) -> new) may be seeded.
+    """
+    from .ops.base import apply_op
+    memo = {} if memo is None else memo
+    for node in toposort(outputs) if nodes is None else nodes:
+        ins = [memo.get(id(i), i) for i in node.inputs]
+        new = visit(node, ins) if visit is not None else None
+        if new is None:
+            if all(a is b for a, b in zip(ins, node.inputs)):
+                continue
+            new = apply_op(node.op, ins, trace=node.trace, as_list=True)
+        memo.update((id(o), n) for o, n in zip(node.outputs, new))
+    return [memo.get(id(v), v) for v in outputs]
+
+
 def replace(outputs, mapping: dict) -> list[Variable]:
     """Rebuild `outputs` with variables substituted per `mapping` (old -> new).
 
     Types are re-inferred, so a substitution with a more specific type propagates.
     """
-    from .ops.base import apply_op
     memo = {id(k): as_variable(v) for k, v in mapping.items()}
-    for node in toposort(outputs):
-        if any(id(o) in memo for o in node.outputs):
-            continue
-        new_inputs = [memo.get(id(i), i) for i in node.inputs]
-        if all(a is b for a, b in zip(new_inputs, node.inputs)):
-            continue
-        new_outs = apply_op(node.op, new_inputs, trace=node.trace, as_list=True)
-        for o, n in zip(node.outputs, new_outs):
-            memo[id(o)] = n
-    return [memo.get(id(v), v) for v in outputs]
+    # A node whose output is itself substituted is not rebuilt: the substitute stands.
+    return rebuild(outputs, lambda node, ins: [memo.get(id(o), o) for o in node.outputs]
+                   if any(id(o) in memo for o in node.outputs) else None, memo=memo)
 
 
 def evaluate(outputs, values: dict):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import io
 import sys
 
-from .graph import Constant, Variable, as_variable, replace, toposort
+from .graph import Constant, Variable, as_variable, rebuild, replace, toposort
 from .ops import (Alloc, DimShuffle, Elemwise, Fused, IncSubtensor, Join, MakeVector, Reduce, Reshape,
-                  Shape, Softmax, LogSoftmax, Subtensor, apply_op)
+                  Shape, Softmax, LogSoftmax, Subtensor)
 
 # Python's own precedence levels, so pp's output reads (and parses) as Python would.
 CMP, OR, XOR, AND, ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 10, 20, 30, 40, 100
@@ -36,17 +36,8 @@ def graph_outputs(obj) -> list:
 
 def expand_fused(outputs) -> list:
     """The same graph with each Fused node replaced by the elementwise expression it computes."""
-    memo: dict[int, Variable] = {}
-    for node in toposort(outputs):
-        ins = [memo.get(id(i), i) for i in node.inputs]
-        if isinstance(node.op, Fused):
-            outs = replace(list(node.op.inner_outputs), dict(zip(node.op.inner_inputs, ins)))
-        elif any(a is not b for a, b in zip(ins, node.inputs)):
-            outs = apply_op(node.op, ins, trace=node.trace, as_list=True)
-        else:
-            continue
-        memo.update((id(o), n) for o, n in zip(node.outputs, outs))
-    return [memo.get(id(v), v) for v in outputs]
+    return rebuild(outputs, lambda node, ins: replace(list(node.op.inner_outputs), dict(zip(node.op.inner_inputs, ins)))
+                   if isinstance(node.op, Fused) else None)
 
 
 def format_constant(c: Constant) -> str:

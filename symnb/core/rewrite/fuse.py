@@ -4,7 +4,7 @@ shape that share inputs are merged into one multi-output node.
 """
 from __future__ import annotations
 
-from ..graph import Constant, toposort
+from ..graph import Constant, rebuild, toposort
 from ..ops import Elemwise, Fused
 from ..ops.base import apply_op
 from ..ops.fused import scalar_placeholder
@@ -127,7 +127,8 @@ def fuse(outputs, history=None, pass_name="fuse"):
         plans[id(last)] = (g, roots)
     grouped = {id(n) for g, _ in plans.values() for n in g}
     memo: dict[int, object] = {}
-    for n in nodes:
+
+    def visit(n, _):
         if id(n) in plans:
             g, roots = plans[id(n)]
             outs = _build(g, roots, memo)
@@ -135,14 +136,9 @@ def fuse(outputs, history=None, pass_name="fuse"):
                 memo[id(r)] = new
                 if history is not None:
                     history.append(Step(pass_name, "fuse_elemwise", r, new))
-            continue
-        if id(n) in grouped:
-            continue
-        new_inputs = [memo.get(id(i), i) for i in n.inputs]
-        if any(a is not b for a, b in zip(new_inputs, n.inputs)):
-            for o, new in zip(n.outputs, apply_op(n.op, new_inputs, trace=n.trace, as_list=True)):
-                memo[id(o)] = new
-    return [memo.get(id(o), o) for o in outputs]
+            return []
+        return [] if id(n) in grouped else None    # a group's inner nodes live on in its Fused op
+    return rebuild(outputs, visit, nodes, memo)
 
 
 def fuse_pass(outputs, history, name):

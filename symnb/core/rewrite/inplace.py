@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..graph import Constant, SharedVariable, toposort
+from ..graph import Constant, SharedVariable, rebuild, toposort
 from ..ops import Fused
 from ..ops.base import apply_op
 from ..ops.blas import Gemm, Gemv
@@ -59,17 +59,11 @@ def mark_inplace(inputs, outputs, updates):
     for s, v in updates:
         if any(r is v for r in returned):
             update_of.pop(id(s), None)
-    memo: dict[int, object] = {}
+    def visit(n, ins):
+        op = _inplace_op(n, clients, protected, update_of)
+        return None if op is None else apply_op(op, ins, trace=n.trace, as_list=True)
     with scope():
-        for n in nodes:
-            new_inputs = [memo.get(id(i), i) for i in n.inputs]
-            op = _inplace_op(n, clients, protected, update_of)
-            if op is None and all(a is b for a, b in zip(new_inputs, n.inputs)):
-                continue
-            outs = apply_op(op or n.op, new_inputs, trace=n.trace, as_list=True)
-            for o, new in zip(n.outputs, outs):
-                memo[id(o)] = new
-    return [memo.get(id(o), o) for o in outputs]
+        return rebuild(outputs, visit, nodes)
 
 
 def _inplace_op(n, clients, protected, update_of):

@@ -8,7 +8,7 @@ Equal means equal bytes: 0.0 and -0.0 stay apart (1/x tells them apart).
 """
 from __future__ import annotations
 
-from ..graph import Constant, toposort
+from ..graph import Constant, rebuild, toposort
 from ..ops.base import apply_op
 from .engine import Step, check_replacement
 
@@ -30,16 +30,14 @@ def merge_pass(outputs, history, name):
               for group in twins.values() if len(group) > 1 for c in group.values()}
     if not chosen:
         return outputs
-    memo = {}
-    for node in nodes:
-        ins = [memo.get(id(i), i) for i in node.inputs]
+    def visit(node, ins):
         merged = [chosen.get(id(i), i) for i in ins]
         if all(a is b for a, b in zip(merged, node.inputs)):
-            continue
+            return None
         new = apply_op(node.op, merged, trace=node.trace, as_list=True)
         for old, n in zip(node.outputs, new):
             check_replacement("merge_constants", old, n)
-            memo[id(old)] = n
         if any(a is not b for a, b in zip(merged, ins)):
             history.append(Step(name, "merge_constants", node.outputs[0], new[0]))
-    return type(outputs)(memo.get(id(o), o) for o in outputs)
+        return new
+    return type(outputs)(rebuild(outputs, visit, nodes))
