@@ -1,5 +1,10 @@
 """sn.function: inputs/outputs/updates/givens -> rewrite -> backend program -> Function.
 
+The stages, each a function of its own: `prepare` (check the arguments, add the random
+streams' own updates, substitute givens everywhere) -> `compile_graph` (rewrite -> in-place
+marking -> schedule -> backend compile, behind a memo of identical graphs) -> Function
+(the call boundary: argument checks, shared-variable updates, copies).
+
 Semantics shared by every backend: outputs are computed from the values before the
 call, then shared-variable updates are applied (all from pre-call values); no returned
 array and no shared variable's storage aliases an input, another output or another variable.
@@ -74,6 +79,97 @@ def _fresh(arr, taken):
     return arr
 
 
+def _input_list(inputs) -> list:
+    inputs = list(inputs)
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Variable) or v.owner is not None or isinstance(v, (Constant, SharedVariable)):
+            raise TypeError(f"function: input {i} ({v!r}) must be a symbolic input variable such as "
+                            "st.dvector('x'), not an expression, a constant or a shared variable")
+    if len({id(v) for v in inputs}) != len(inputs):
+        raise ValueError("function: the same input variable is listed twice")
+    return inputs
+
+
+def _add_default_updates(outputs, pairs):
+    """pairs plus (v, v.default_update) for each shared variable with one (random streams'
+    states) that the graphs read and no pair updates, found again in the new updates' graphs."""
+    explicit = {id(k) for k, _ in pairs}
+    frontier, pairs = outputs + [v for _, v in pairs], list(pairs)
+    while True:
+        extra = [(v, v.default_update) for v in graph_inputs(frontier)
+                 if isinstance(v, SharedVariable) and v.default_update is not None and id(v) not in explicit]
+        if not extra:
+            return pairs
+        for k, v in extra:
+            explicit.add(id(k))
+            pairs.append((k, v))
+        frontier = [v for _, v in extra]
+
+
+def prepare(outputs, updates=(), givens=None):
+    """Stage 1: (outputs, [(shared variable, new value)]) with every update checked against
+    its variable's type, the random streams' own updates added, and givens substituted in
+    all of them: a draw sized by a replaced input (x.shape) advances its state by the size
+    of the replacement."""
+    outputs = [as_variable(o) for o in outputs]
+    pairs = []
+    for var, new in _as_pairs(updates):
+        if not isinstance(var, SharedVariable):
+            raise TypeError(f"updates: {var!r} is not a shared variable; only shared variables can be updated")
+        pairs.append((var, _replacement(var, new, "updates")))
+    if len({id(k) for k, _ in pairs}) != len(pairs):
+        raise ValueError("updates: a shared variable is updated twice")
+    pairs = _add_default_updates(outputs, pairs)
+    if givens:
+        if not all(isinstance(old, Variable) for old, _ in _as_pairs(givens)):
+            raise TypeError("givens: each pair must be (variable to replace, replacement)")
+        mapping = {old: _replacement(old, new, "givens") for old, new in _as_pairs(givens)}
+
+        def substitute(outs, prs):
+            done = replace(outs + [v for _, v in prs], mapping)
+            return done[:len(outs)], [(k, v) for (k, _), v in zip(prs, done[len(outs):])]
+        outputs, pairs = substitute(outputs, pairs)
+        # A replacement may read shared variables of its own with default updates.
+        known = len(pairs)
+        pairs = _add_default_updates(outputs, pairs)
+        pairs = pairs[:known] + substitute([], pairs[known:])[1]
+    return outputs, pairs
+
+
+def compile_graph(backend_name, leaves, n_user_inputs, outputs, targets, rewrite=True, compile=True):
+    """Stages 2-5 for a prepared graph: rewrite -> in-place marking -> schedule (in
+    FunctionGraph) -> backend compile. `outputs` are the user's outputs then the new values
+    of the shared variables `targets`; leaves are the user inputs then the shared variables.
+
+    Returns (fgraph, program, rewritten, rewrite_later). An identical graph compiled before in
+    this process (the memo) is neither rewritten nor rendered again: then `rewritten` is
+    None and `rewrite_later` holds what to rewrite if the history is asked for.
+    compile=False stops at the scheduled graph (sn.codegen renders it without compiling).
+    """
+    n_out = len(outputs) - len(targets)
+    key, passes = _memo_key(backend_name, rewrite, leaves, outputs, n_out,
+                            targets) if compile and MEMO_SIZE > 0 else (None, ())
+    hit = _MEMO.get(key) if key is not None else None
+    if hit is not None:
+        _MEMO.move_to_end(key)
+        fgraph = hit.instantiate(leaves)
+        return fgraph, hit.program(backend_name, fgraph), None, (outputs, rewrite) if rewrite else None
+    rewritten = None
+    if rewrite:
+        rewritten = rewrite_graph(outputs, passes=None if rewrite is True else rewrite)
+        outputs = list(rewritten.outputs)
+        outputs = mark_inplace(leaves[:n_user_inputs], outputs, list(zip(targets, outputs[n_out:])))
+    fgraph = FunctionGraph(leaves, outputs)
+    program = None
+    if key is not None:
+        entry = _Memo(fgraph, passes)
+        program = entry.program(backend_name, fgraph)
+        _remember(key, entry)
+    elif compile:
+        program = BACKENDS[backend_name].compile(fgraph)
+    return fgraph, program, rewritten, None
+
+
 class Function:
     """A compiled function: call it with one value per input, get arrays back."""
 
@@ -83,62 +179,16 @@ class Function:
             raise ValueError("function: on_unused_input must be 'raise', 'warn' or 'ignore'")
         self.single = not isinstance(outputs, (list, tuple))
         outputs = [] if outputs is None else ([outputs] if self.single else list(outputs))
-        self.inputs = list(inputs)
-        for i, v in enumerate(self.inputs):
-            if not isinstance(v, Variable) or v.owner is not None or isinstance(v, (Constant, SharedVariable)):
-                raise TypeError(f"function: input {i} ({v!r}) must be a symbolic input variable such as "
-                                "st.dvector('x'), not an expression, a constant or a shared variable")
-        if len({id(v) for v in self.inputs}) != len(self.inputs):
-            raise ValueError("function: the same input variable is listed twice")
-        outputs = [as_variable(o) for o in outputs]
-        pairs = []
-        for var, new in _as_pairs(updates):
-            if not isinstance(var, SharedVariable):
-                raise TypeError(f"updates: {var!r} is not a shared variable; only shared variables can be updated")
-            pairs.append((var, _replacement(var, new, "updates")))
-        if len({id(k) for k, _ in pairs}) != len(pairs):
-            raise ValueError("updates: a shared variable is updated twice")
-        if givens:
-            if not all(isinstance(old, Variable) for old, _ in _as_pairs(givens)):
-                raise TypeError("givens: each pair must be (variable to replace, replacement)")
-            mapping = {old: _replacement(old, new, "givens") for old, new in _as_pairs(givens)}
-            replaced = replace(outputs + [v for _, v in pairs], mapping)
-            outputs, pairs = replaced[:len(outputs)], [(k, v) for (k, _), v in zip(pairs, replaced[len(outputs):])]
-        pairs = self._add_default_updates(outputs, pairs)
+        self.inputs = _input_list(inputs)
+        outputs, pairs = prepare(outputs, updates, givens)
         self.updates = pairs
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
-
-        all_outputs = outputs + [v for _, v in pairs]
         self.backend_name = _backend_name(backend)
         if self.backend_name not in BACKENDS:
             raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
-        leaves = self.inputs + self.shared
-        # An identical graph compiled before in this process: no rewriting, no rendering.
-        key, passes = _memo_key(self.backend_name, rewrite, leaves, all_outputs, len(outputs),
-                                [k for k, _ in pairs]) if compile and MEMO_SIZE > 0 else (None, ())
-        hit = _MEMO.get(key) if key is not None else None
-        self._rewritten, self._rewrite_later = None, None
-        if hit is not None:
-            _MEMO.move_to_end(key)
-            self.fgraph = hit.instantiate(leaves)
-            if rewrite:
-                self._rewrite_later = (all_outputs, rewrite)   # the history, if anyone asks
-            self.program = hit.program(self.backend_name, self.fgraph)
-        else:
-            if rewrite:
-                self._rewritten = rewrite_graph(all_outputs, passes=None if rewrite is True else rewrite)
-                all_outputs = list(self._rewritten.outputs)
-                new_values = all_outputs[len(outputs):]
-                all_outputs = mark_inplace(self.inputs, all_outputs, [(k, v) for (k, _), v in zip(pairs, new_values)])
-            self.fgraph = FunctionGraph(leaves, all_outputs)
-            # compile=False stops at the graph (sn.codegen renders it without compiling).
-            self.program = None
-            if key is not None:
-                entry = _Memo(self.fgraph, passes)
-                self.program = entry.program(self.backend_name, self.fgraph)
-                _remember(key, entry)
-            elif compile:
-                self.program = BACKENDS[self.backend_name].compile(self.fgraph)
+        self.fgraph, self.program, self._rewritten, self._rewrite_later = compile_graph(
+            self.backend_name, self.inputs + self.shared, len(self.inputs), outputs + [v for _, v in pairs],
+            [k for k, _ in pairs], rewrite, compile)
         self.outputs = self.fgraph.outputs[:len(outputs)]
         # A program may offer a call that checks, computes and stores updates in one go; it
         # raises `_retry` when the arguments need TensorType.filter's conversions first.
@@ -170,21 +220,6 @@ class Function:
         if unused and on_unused_input == "warn":
             warnings.warn(f"function: input {unused[0]!r} is not used", stacklevel=4)
         return shared
-
-    @staticmethod
-    def _add_default_updates(outputs, pairs):
-        """Shared variables with a default_update (random streams) update themselves."""
-        explicit = {id(k) for k, _ in pairs}
-        frontier = outputs + [v for _, v in pairs]
-        while True:
-            extra = [(v, v.default_update) for v in graph_inputs(frontier)
-                     if isinstance(v, SharedVariable) and v.default_update is not None and id(v) not in explicit]
-            if not extra:
-                return pairs
-            for k, v in extra:
-                explicit.add(id(k))
-                pairs.append((k, v))
-            frontier = [v for _, v in extra]
 
     @property
     def rewritten(self):

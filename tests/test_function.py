@@ -207,3 +207,20 @@ def test_unknown_backend():
     x = st.dscalar("x")
     with pytest.raises(ValueError, match=r"unknown backend 'fortran'; available: .*'numpy'"):
         sn.function([x], x, backend="fortran")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpp"])
+def test_givens_reach_random_draws_and_their_state_updates(backend):
+    # The denoising autoencoder's corruption: a draw sized by an input that givens replace
+    # with a minibatch of a shared data set (its state advances by the minibatch's size).
+    data = sn.shared(np.arange(24.0).reshape(6, 4) + 1, name="data")
+    x, i = st.dmatrix("x"), st.lscalar("i")
+    rng = sn.RandomStream(seed=4)
+    corrupted = rng.binomial(size=x.shape, n=1, p=0.5, dtype="float64") * x
+    f = sn.function([i], corrupted, givens={x: data[i * 2:(i + 1) * 2]}, backend=backend)
+    first, second = f(1), f(1)
+    assert first.shape == (2, 4) and set(np.unique(first / data.get_value()[2:4])) <= {0.0, 1.0}
+    assert not np.array_equal(first, second)           # the stream moved on
+    rng2 = sn.RandomStream(seed=4)
+    ref = sn.function([x], rng2.binomial(size=x.shape, n=1, p=0.5, dtype="float64") * x, backend="numpy")
+    np.testing.assert_array_equal(first, ref(data.get_value()[2:4]))
