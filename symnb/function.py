@@ -98,13 +98,18 @@ class Function:
             pairs.append((var, _replacement(var, new, "updates")))
         if len({id(k) for k, _ in pairs}) != len(pairs):
             raise ValueError("updates: a shared variable is updated twice")
+        self._spec = (list(self.inputs), list(outputs), list(pairs))   # what pickling keeps
+        # Random draws' state updates are part of what the function runs: givens apply to
+        # them too (a draw of size x.shape with x given), so they are gathered first.
+        pairs = self._add_default_updates(outputs, pairs)
         if givens:
             if not all(isinstance(old, Variable) for old, _ in _as_pairs(givens)):
                 raise TypeError("givens: each pair must be (variable to replace, replacement)")
             mapping = {old: _replacement(old, new, "givens") for old, new in _as_pairs(givens)}
             replaced = replace(outputs + [v for _, v in pairs], mapping)
             outputs, pairs = replaced[:len(outputs)], [(k, v) for (k, _), v in zip(pairs, replaced[len(outputs):])]
-        pairs = self._add_default_updates(outputs, pairs)
+            self._spec = (list(self.inputs), list(outputs), pairs[:len(self._spec[2])])
+            pairs = self._add_default_updates(outputs, pairs)   # draws the replacements bring
         self.updates = pairs
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
 

@@ -44,12 +44,6 @@ def log_softmax_rule(v, s, **_):
     return _stable(v, log_softmax(s.owner.inputs[0], s.owner.op.axis))      # log(softmax x) -> log_softmax x
 
 
-def one_minus(rule_name, inner, build):
-    """1 - f(x) appears as sub(1, f) or as add(1, neg(f)) after canonicalization."""
-    return [Rule(rule_name, P.log(P.sub(const(1), inner)), build),
-            Rule(rule_name + "_add", P.log(P.add(const(1), P.neg(inner))), build)]
-
-
 def cancel_division(v, **_):
     """a/b * b -> a inside a product (what the gradients of log and of divisions produce)."""
     ins = list(v.owner.inputs)
@@ -103,5 +97,4 @@ STABILIZE = [
          lambda v, x: _stable(v, E.sigmoid(x))),
     Rule("log_softmax", P.log(Pat(Softmax, name="s")), log_softmax_rule),
     Rule("logsumexp", P.log(Pat(Reduce, (P.exp(x),), name="s")), log_sum_exp),
-    Rule("log_exp_sub", P.log(P.exp(x)), lambda v, x: _stable(v, x)),                     # log(exp x) -> x
 ]
