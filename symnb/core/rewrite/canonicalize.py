@@ -204,8 +204,27 @@ def reduce_then_drop(v, x, **_):
     return apply_op(Reduce(op.kind, op.axis, False), x.owner.inputs)   # sum(keepdims)[dropped] -> sum
 
 
+# Values that are >= 0 or nan by construction (the last: exp_log's own guard).
+NONNEGATIVE = ("exp", "sqr", "abs", "sqrt", "sigmoid", "softplus")
+
+
+def _guarded(x) -> bool:
+    node = x.owner
+    op = getattr(node.op, "scalar", None) if node is not None else None
+    if op in NONNEGATIVE:
+        return True
+    if op != "switch":
+        return False
+    c, a, b = node.inputs
+    cond = c.owner
+    return (cond is not None and getattr(cond.op, "scalar", None) == "ge" and cond.inputs[0] is a
+            and scalar_value(cond.inputs[1]) == 0 and isinstance(b, Constant) and bool(np.isnan(b.data).all()))
+
+
 def exp_log(v, x, **_):
     """exp(log x) is x only where log is real: elsewhere (x < 0, nan) it is nan, as PyTensor keeps it."""
+    if _guarded(x):
+        return _as_type(x, v)                             # exp(log x) -> x for x >= 0 by construction
     nan = Constant(np.asarray(np.nan, v.dtype))
     return _as_type(E.switch(E.ge(x, 0), x, nan), v)     # exp(log x) -> x if x >= 0 else nan
 
