@@ -13,7 +13,7 @@ from ..ops import Alloc, DimShuffle, Dot, BatchedMatmul, IncSubtensor, MakeVecto
 from ..ops import elemwise as E
 from ..ops.shape import alloc, as_shape, shape
 from .canonicalize import _as_type
-from .engine import Pat, Rule, scalar_value
+from .engine import Pat, Rule, scalar_value, var
 from .shapes import same_shape
 
 # Elementwise ops whose result is 0 where their first input is 0 (f(0) = 0, or 0 / y).
@@ -44,6 +44,25 @@ def _vector_entries(vec: Variable, n: int):
         if entries is not None:
             return entries
     return [vec[d] for d in range(n)]
+
+
+def _negative(e) -> bool:
+    return isinstance(e, int) and e < 0 or isinstance(e, Constant) and int(e.data) < 0
+
+
+def _reshape_entries(node, ndim, depth):
+    """The lengths a reshape gives: its shape entries, a -1 among them being the input's
+    size over the product of the others."""
+    entries = _vector_entries(node.inputs[1], ndim)
+    holes = [d for d, e in enumerate(entries) if _negative(e)]
+    if not holes:
+        return entries
+    src = shape_entries(node.inputs[0], depth - 1)
+    if len(holes) > 1 or src is None:
+        return None
+    size = E.mul(*[np.int64(1)] + list(src))
+    rest = [e for d, e in enumerate(entries) if d != holes[0]]
+    return entries[:holes[0]] + [E.int_div(size, E.mul(*[np.int64(1)] + rest))] + entries[holes[0] + 1:]
 
 
 def shape_entries(v: Variable, depth: int = 64):
@@ -80,11 +99,7 @@ def shape_entries(v: Variable, depth: int = 64):
             derived = [1 if d in axes else s for d, s in enumerate(src)] if node.op.keepdims else \
                 [s for d, s in enumerate(src) if d not in axes]
     elif kind == "Reshape":
-        vec = node.inputs[1]
-        entries = _vector_entries(vec, v.ndim)
-        # A -1 entry is resolved from the input's size at run time: not known here.
-        if not any(isinstance(e, Constant) and int(e.data) < 0 or isinstance(e, int) and e < 0 for e in entries):
-            derived = entries
+        derived = _reshape_entries(node, v.ndim, depth)
     elif kind == "Dot":
         a, b = (shape_entries(i, depth - 1) for i in node.inputs)
         derived = None if a is None or b is None else a[:-1] + b[1:]
@@ -135,6 +150,15 @@ def fold_zero(v, **_):
     return zeros_shaped_like(v)
 
 
+def zeros_free_of_shape(v, **_):
+    """alloc(0, shape(f(x))) -> alloc(0, lengths from x): f need not run for its shape."""
+    value, vec = v.owner.inputs
+    u = vec.owner.inputs[0]
+    if not is_zero(value) or u.owner is None or isinstance(u.owner.op, (Alloc, Shape)):
+        return None
+    return zeros_shaped_like(v if v.type.shape == u.type.shape else u) if v.ndim == u.ndim else None
+
+
 def drop_zero_terms(v, **_):
     """x + 0 + y -> x + y, x - 0 -> x, 0 - x -> -x, where the remaining terms keep v's shape."""
     node = v.owner
@@ -163,4 +187,5 @@ ZEROS = [
     Rule("fold_zero_structural", Pat((Dot, BatchedMatmul, Reduce, Reshape, DimShuffle, IncSubtensor)), fold_zero),
     Rule("drop_zero_terms", Pat(("add", "sub")), drop_zero_terms),
     Rule("inc_by_zero", Pat(IncSubtensor), inc_by_zero),
+    Rule("zeros_free_of_shape", Pat(Alloc, (var(), Pat(Shape))), zeros_free_of_shape),
 ]
