@@ -181,6 +181,9 @@ class Function:
         outputs = [] if outputs is None else ([outputs] if self.single else list(outputs))
         self.inputs = _input_list(inputs)
         outputs, pairs = prepare(outputs, updates, givens)
+        # What pickling keeps: the graph after givens, with the explicit updates (prepare
+        # keeps them first); the streams' own updates are found again on load.
+        self._spec = (list(self.inputs), list(outputs), pairs[:len(_as_pairs(updates))])
         self.updates = pairs
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
         self.backend_name = _backend_name(backend)

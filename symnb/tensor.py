@@ -73,3 +73,5 @@ as_tensor = as_tensor_variable
 switch = where  # noqa: F811
 astype = cast
 sigmoid = globals()["sigmoid"]
+from .core.ops.nnet import xlogx  # noqa: E402,F401  (Theano: theano.tensor.xlogx.xlogx)
+from .core.ops.nnet import xlogy0  # noqa: E402,F401  (Theano: theano.tensor.xlogx.xlogy0)

@@ -122,8 +122,13 @@ class SharedVariable(Variable):
 
     __slots__ = ("container", "default_update")
 
-    def __init__(self, value, name=None, shape=None, dtype=None):
-        arr = np.array(value, dtype=dtype)
+    def __init__(self, value, name=None, shape=None, dtype=None, borrow=False):
+        # borrow=True keeps the caller's array as the storage (updates then write into it),
+        # where its dtype already fits and it may be written; anything else is copied.
+        if borrow and isinstance(value, np.ndarray) and value.flags.writeable and dtype in (None, value.dtype):
+            arr = value
+        else:
+            arr = np.array(value, dtype=dtype)
         if arr.dtype.kind not in "biufc":
             raise TypeError(f"shared: {repr(name) if name else 'a shared variable'} must hold numbers, got {type(value).__name__} "
                             f"{value!r:.60} (dtype {arr.dtype})")
@@ -147,9 +152,10 @@ class SharedVariable(Variable):
         self.container[0] = arr
 
 
-def shared(value, name=None, shape=None, dtype=None) -> SharedVariable:
-    """sn.shared(value, name=None): a SharedVariable holding a copy of value."""
-    return SharedVariable(value, name=name, shape=shape, dtype=dtype)
+def shared(value, name=None, shape=None, dtype=None, borrow=False) -> SharedVariable:
+    """sn.shared(value, name=None, borrow=False): a SharedVariable holding a copy of value
+    (with borrow=True, value itself when it is a writeable array of the right dtype)."""
+    return SharedVariable(value, name=name, shape=shape, dtype=dtype, borrow=borrow)
 
 
 class Apply:

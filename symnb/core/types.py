@@ -57,11 +57,6 @@ class TensorType:
         dims = ", ".join("?" if s is None else str(s) for s in self.shape)
         return f"{self.dtype}[{dims}]" if self.shape else f"{self.dtype} scalar"
 
-    def is_super(self, other: "TensorType") -> bool:
-        """True if every value of `other` is also a value of self (self is less specific)."""
-        return (self.dtype == other.dtype and self.ndim == other.ndim
-                and all(a is None or a == b for a, b in zip(self.shape, other.shape)))
-
     def accepts_shape(self, shape) -> bool:
         return len(shape) == self.ndim and all(s is None or s == v for s, v in zip(self.shape, shape))
 
@@ -128,3 +123,9 @@ def broadcast_shapes(*shapes, opname="op", types=()):
 def result_dtype(*operands) -> str:
     """NumPy 2 (NEP 50) promotion: operands are dtype names or weak Python scalars."""
     return np.result_type(*operands).name
+
+
+def upcast(dtype, *dtypes) -> str:
+    """The dtype of a sum of values of these dtypes (PyTensor's scalar.upcast):
+    upcast('int32', 'float32') is 'float64', as NumPy adds such arrays."""
+    return result_dtype(*(canonical_dtype(d) for d in (dtype, *dtypes)))

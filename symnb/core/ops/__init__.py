@@ -12,6 +12,6 @@ from .creation import Arange, Eye, arange, eye  # noqa: F401
 from .subtensor import Subtensor, IncSubtensor, subtensor, set_subtensor, inc_subtensor  # noqa: F401
 from .blas import Dot, BatchedMatmul, dot, matmul, outer, tensordot  # noqa: F401
 from .nnet import (Softmax, LogSoftmax, LogSoftmaxGrad, softmax, log_softmax, relu, binary_crossentropy,  # noqa: F401
-                   sigmoid_binary_crossentropy, categorical_crossentropy)
+                   sigmoid_binary_crossentropy, categorical_crossentropy, xlogx, xlogy0)
 from .fused import Fused, scalar_placeholder  # noqa: F401
 from .loop import MapRange, map_range  # noqa: F401

@@ -142,3 +142,15 @@ def categorical_crossentropy(coding_dist, true_dist):
     return E.neg(R.sum(true_dist * log_p, axis=-1))
 
 
+
+
+def xlogx(x):
+    """x * log(x), 0 where x == 0 (PyTensor's xlogx): entropy terms of probabilities."""
+    x = as_variable(x)
+    return E.mul(x, E.log(E.switch(E.eq(x, 0), 1, x)))      # log(1) = 0 at x = 0, gradient 0 there too
+
+
+def xlogy0(x, y):
+    """x * log(y), 0 where x == 0 (PyTensor's xlogy0): cross-entropy terms with zero targets."""
+    x, y = as_variable(x), as_variable(y)
+    return E.mul(x, E.log(E.switch(E.eq(x, 0), 1, y)))      # no log(0) * 0 = nan where x is 0

@@ -200,6 +200,31 @@ def reduce_then_drop(v, x, **_):
     return apply_op(Reduce(op.kind, op.axis, False), x.owner.inputs)   # sum(keepdims)[dropped] -> sum
 
 
+# Values that are >= 0 or nan by construction (the last: exp_log's own guard).
+NONNEGATIVE = ("exp", "sqr", "abs", "sqrt", "sigmoid", "softplus")
+
+
+def _guarded(x) -> bool:
+    node = x.owner
+    op = getattr(node.op, "scalar", None) if node is not None else None
+    if op in NONNEGATIVE:
+        return True
+    if op != "switch":
+        return False
+    c, a, b = node.inputs
+    cond = c.owner
+    return (cond is not None and getattr(cond.op, "scalar", None) == "ge" and cond.inputs[0] is a
+            and scalar_value(cond.inputs[1]) == 0 and isinstance(b, Constant) and bool(np.isnan(b.data).all()))
+
+
+def exp_log(v, x, **_):
+    """exp(log x) is x only where log is real: elsewhere (x < 0, nan) it is nan, as PyTensor keeps it."""
+    if _guarded(x):
+        return _as_type(x, v)                             # exp(log x) -> x for x >= 0 by construction
+    nan = Constant(np.asarray(np.nan, v.dtype))
+    return _as_type(E.switch(E.ge(x, 0), x, nan), v)     # exp(log x) -> x if x >= 0 else nan
+
+
 def scalarize_constants(v, **_):
     """A uniform constant of shape (1, ..., 1) in an elementwise op can be a 0-d scalar."""
     ins = v.owner.inputs
@@ -234,7 +259,7 @@ CANONICALIZE = [
     Rule("pow_one", P.pow(x, const(1)), lambda v, x: _as_type(x, v)),          # x ** 1 -> x
     Rule("neg_neg", P.neg(P.neg(x)), lambda v, x: x),                        # --x -> x
     Rule("mul_minus_one", P.mul(x, const(-1)), lambda v, x: _as_type(E.neg(x), v)),  # -1 * x -> -x
-    Rule("exp_log", P.exp(P.log(x)), lambda v, x: _as_type(x, v)),             # exp(log x) -> x
+    Rule("exp_log", P.exp(P.log(x)), exp_log),                               # exp(log x) -> x where x >= 0
     Rule("log_exp", P.log(P.exp(x)), lambda v, x: _as_type(x, v)),             # log(exp x) -> x
     Rule("drop_broadcast_alloc", Pat(Elemwise), drop_broadcast_alloc),
     Rule("useless_alloc", Pat(Alloc, (var("value"), var())), useless_alloc),

@@ -178,6 +178,10 @@ def _index(rules):
 
 
 def _candidates(v, by_key, generic):
+    """The rules a variable tries, first match wins. Not list order: rules keyed on the
+    node's scalar name come first, then those keyed on its op classes (most derived first),
+    then generic ones (root None or Constant); within each group, list order. So a rule that
+    must beat another for the same node needs the same kind of root (both P.add, ...)."""
     node = v.owner
     if node is None:
         return generic

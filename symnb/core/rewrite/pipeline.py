@@ -7,19 +7,23 @@ from .fuse import fuse_pass
 from .merge import merge_pass
 from .specialize import SPECIALIZE
 from .stabilize import STABILIZE
+from .zeros import ZEROS
+
+# Canonical forms, with values that are zeros by construction folded to one alloc of 0.
+CANONICAL = CANONICALIZE + ZEROS
 
 # What sn.grad applies to a cost before differentiating it.
-STABILIZE_PASSES = [("stabilize", RulePass(CANONICALIZE + STABILIZE))]
+STABILIZE_PASSES = [("stabilize", RulePass(CANONICAL + STABILIZE))]
 
 DEFAULT_PASSES = [
     # One constant per value and dtype, so equal subexpressions become one node.
     ("merge", merge_pass),
     # Fold constants, flatten chains, drop neutral elements and gradient broadcast noise.
-    ("canonicalize", RulePass(CANONICALIZE)),
+    ("canonicalize", RulePass(CANONICAL)),
     # Replace overflow- and cancellation-prone forms by stable ones (log1p, softplus, ...).
-    ("stabilize", RulePass(CANONICALIZE + STABILIZE)),
+    ("stabilize", RulePass(CANONICAL + STABILIZE)),
     # Cheaper equivalents for the backends: powers to products, dot + scaled add to gemm/gemv.
-    ("specialize", RulePass(CANONICALIZE + SPECIALIZE)),
+    ("specialize", RulePass(CANONICAL + SPECIALIZE)),
     # Each connected group of elementwise ops over one shape becomes one loop (Fused node).
     ("fuse", fuse_pass),
 ]

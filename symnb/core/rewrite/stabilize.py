@@ -6,7 +6,7 @@ The gradients of the stable forms are stable too (softplus' = sigmoid, ...).
 """
 from __future__ import annotations
 
-from ..graph import toposort
+from ..graph import Constant, toposort
 from ..ops import Reduce, Softmax
 from ..ops import elemwise as E
 from ..ops import reduce as R
@@ -44,10 +44,24 @@ def log_softmax_rule(v, s, **_):
     return _stable(v, log_softmax(s.owner.inputs[0], s.owner.op.axis))      # log(softmax x) -> log_softmax x
 
 
-def one_minus(rule_name, inner, build):
-    """1 - f(x) appears as sub(1, f) or as add(1, neg(f)) after canonicalization."""
-    return [Rule(rule_name, P.log(P.sub(const(1), inner)), build),
-            Rule(rule_name + "_add", P.log(P.add(const(1), P.neg(inner))), build)]
+def negated(t):
+    """-t, written without a neg where t's form allows (so the logit of a hand-written
+    sigmoid, 1 / (1 + exp(-dot(x, w) - b)), comes out as dot(x, w) + b)."""
+    node = t.owner
+    op = getattr(node.op, "scalar", None) if node is not None else None
+    if op == "neg":
+        return node.inputs[0]                                            # -(-z) -> z
+    if op == "sub":
+        a, b = node.inputs
+        if a.owner is not None and getattr(a.owner.op, "scalar", None) == "neg":
+            return E.add(a.owner.inputs[0], b)                           # -(-a - b) -> a + b
+        return E.sub(b, a)                                               # -(a - b) -> b - a
+    if op == "add" and any(i.owner is not None and getattr(i.owner.op, "scalar", None) == "neg"
+                           for i in node.inputs):
+        return _sum([negated(i) for i in node.inputs])                  # -(-a + b) -> a + (-b)
+    if isinstance(t, Constant):
+        return Constant(-t.data)                                         # -(c) -> (-c)
+    return E.neg(t)
 
 
 def cancel_division(v, **_):
@@ -97,11 +111,8 @@ STABILIZE = [
          lambda v, x: _stable(v, E.neg(E.softplus(x)))),                                  # log(1-σ(x)) -> -softplus(x)
     Rule("one_minus_sigmoid", P.sub(const(1), P.sigmoid(x)),
          lambda v, x: _stable(v, E.sigmoid(E.neg(x)))),                                   # 1 - σ(x) -> σ(-x)
-    Rule("sigmoid_from_exp", P.true_div(const(1), P.add(const(1), P.exp(P.neg(x)))),
-         lambda v, x: _stable(v, E.sigmoid(x))),                                          # 1/(1+exp(-x)) -> σ(x)
-    Rule("sigmoid_from_exp_sub", P.true_div(const(1), P.add(const(1), P.exp(P.sub(const(0), x)))),
-         lambda v, x: _stable(v, E.sigmoid(x))),
+    Rule("sigmoid_from_exp", P.true_div(const(1), P.add(const(1), P.exp(x))),
+         lambda v, x: _stable(v, E.sigmoid(negated(x)))),                                 # 1/(1+exp(-z)) -> σ(z)
     Rule("log_softmax", P.log(Pat(Softmax, name="s")), log_softmax_rule),
     Rule("logsumexp", P.log(Pat(Reduce, (P.exp(x),), name="s")), log_sum_exp),
-    Rule("log_exp_sub", P.log(P.exp(x)), lambda v, x: _stable(v, x)),                     # log(exp x) -> x
 ]

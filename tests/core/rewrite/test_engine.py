@@ -89,7 +89,7 @@ def test_deep_graph_rewrites_without_recursion():
     y = a
     for _ in range(3000):
         y = st.exp(st.log(y))
-    assert sn.rewrite(y).output is a
+    assert sn.pp(sn.rewrite(y).output) == "switch(a >= 0.0, a, nan)"     # one guard: a if a >= 0 else nan
     y = a
     for _ in range(3400):                        # 10k nodes, each rule asking about shapes
         y = st.tanh(y) * 1 + b
