@@ -57,6 +57,22 @@ def rbm_gibbs(m, v, W, vb, hb):
     return m.bernoulli(m.sigmoid(m.dot(h, W.T) + vb))
 
 
+def lenet_cost(m, X, y, W0, b0, W1, b1, W2, b2, W3, b3):
+    """The Theano tutorial's LeNet (workload F): rows of 784 pixels as 1 x 28 x 28 images,
+    two conv (valid) -> 2x2 max pool -> tanh(+ bias) layers, a tanh layer, softmax NLL."""
+    h0 = m.tanh(m.maxpool(m.conv(m.reshape(X, (-1, 1, 28, 28)), W0)) + m.channel(b0))
+    h1 = m.tanh(m.maxpool(m.conv(h0, W1)) + m.channel(b1))
+    h2 = m.tanh(m.dot(m.reshape(h1, (-1, 800)), W2) + b2)
+    return m.nll(m.softmax(m.dot(h2, W3) + b3), y)
+
+
+def _conv_ops(m, conv, maxpool, reshape, channel):
+    """Workload F's ops in a namespace: correlation (symnb's filter_flip=False, the
+    others' native conv), 2x2 max pooling, reshape, a per-channel bias."""
+    m.conv, m.maxpool, m.reshape, m.channel = conv, maxpool, reshape, channel
+    return m
+
+
 # ----------------------------------------------------------------------------- namespaces
 def _nll_indexing(m):
     return lambda p, y: -m.log(p[m.arange(y.shape[0]), y]).mean()
@@ -66,7 +82,7 @@ def symnb_namespace(seed=0, backend="numpy"):
     import symnb as sn
     import symnb.tensor as st
     rng = sn.RandomStream(seed=seed)
-    return SimpleNamespace(
+    m = SimpleNamespace(
         exp=st.exp, sin=st.sin, log1p=st.log1p, log=st.log, tanh=st.tanh, sigmoid=st.sigmoid,
         dot=st.dot, softmax=st.softmax,
         # symnb's idiom: categorical_crossentropy(softmax) is built as a stable log_softmax
@@ -77,6 +93,9 @@ def symnb_namespace(seed=0, backend="numpy"):
         shared=lambda value, name: sn.shared(value, name=name), grad=sn.grad,
         function=lambda inputs, outputs, updates=(): sn.function(inputs, outputs, updates=updates,
                                                                  backend=backend))
+    return _conv_ops(m, lambda x, w: st.conv2d(x, w, filter_flip=False),
+                     lambda x: st.pool_2d(x, (2, 2), ignore_border=True), st.reshape,
+                     lambda b: b.dimshuffle("x", 0, "x", "x"))
 
 
 class _PytensorDraws:
@@ -131,7 +150,10 @@ def jax_namespace(key=None):
                         sigmoid=jax.nn.sigmoid, dot=jnp.dot, softmax=jax.nn.softmax, arange=jnp.arange,
                         bernoulli=keys.bernoulli, keys=keys)
     m.nll = _nll_indexing(m)
-    return m
+    conv = lambda x, w: jax.lax.conv_general_dilated(x, w, (1, 1), "VALID",  # noqa: E731
+                                                     dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    pool = lambda x: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")  # noqa: E731
+    return _conv_ops(m, conv, pool, jnp.reshape, lambda b: b[None, :, None, None])
 
 
 def torch_namespace(seed=0):
@@ -141,7 +163,8 @@ def torch_namespace(seed=0):
                         sigmoid=torch.sigmoid, dot=torch.matmul, softmax=lambda x: torch.softmax(x, dim=-1),
                         arange=torch.arange, bernoulli=lambda p: torch.bernoulli(p, generator=gen))
     m.nll = _nll_indexing(m)
-    return m
+    F = torch.nn.functional
+    return _conv_ops(m, F.conv2d, lambda x: F.max_pool2d(x, 2), torch.reshape, lambda b: b[None, :, None, None])
 
 
 def numpy_namespace():

@@ -206,3 +206,14 @@ def test_relu():
     check([z], st.relu(z), [Z], np.maximum(Z, 0))
     check([z], st.relu(z, alpha=0.1), [Z], np.where(Z > 0, Z, 0.1 * Z))
     assert sn.grad(st.relu(z).sum(), z) is not None
+
+
+def test_xlogx_module_as_in_theano():
+    import symnb.tensor as st
+    from symnb.tensor.xlogx import xlogx, xlogy0
+    x, y = st.dvector("x"), st.dvector("y")
+    f = sn.function([x, y], [st.xlogx.xlogx(x), xlogx(x), xlogy0(x, y)], backend="numpy")
+    a, b, c = f(np.array([0.0, 0.5, 2.0]), np.array([0.0, 3.0, 4.0]))
+    np.testing.assert_allclose(a, [0.0, 0.5 * np.log(0.5), 2 * np.log(2.0)])
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(c, [0.0, 0.5 * np.log(3.0), 2 * np.log(4.0)])

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...core.graph import Constant, SharedVariable
 from ...core.ops import DimShuffle, Reshape, Subtensor
-from . import render_array, render_elemwise, render_math, render_vector
+from . import render_array, render_conv, render_elemwise, render_math, render_vector
 from .scalar import NPY, scalar_code
 
 HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h")
@@ -245,7 +245,7 @@ int symnb_compute_rest(State* S, Arr** v, const bool* destroy) {{
 class CppRenderer:
     """Graph -> module source. `code_for_op` maps op classes to code builders."""
 
-    code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE}
+    code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE, **render_conv.CODE}
     scalar_code = staticmethod(scalar_code)
     # Loops go to the worker pool once the arrays they touch reach 512 KiB: each thread then
     # works on the same part of them on every call, in its own core's cache (a+1 at 1e5
@@ -287,7 +287,7 @@ class CppRenderer:
             f"{len(out_idx)}, {p.n_slots}, {len(destroyed)}, in_types, in_ndim, in_shape, out_idx, destroy_idx, "
             "destroy_out};",
         ]
-        includes, nv = "\n".join(f'#include "{h}"' for h in HEADERS), max(len(p.names), 1)
+        includes, nv = "\n".join(f'#include "{h}"' for h in HEADERS + render_conv.headers(text)), max(len(p.names), 1)
         vmath, products = render_vector.vmath_entries(text), render_math.product_entries(text)
         glue = GLUE + PRODUCT_ENTRY * len(products) + VMATH_ENTRY * len(vmath.split())
         cut = split_point([len(code) for code in body], glue) if self.split_units else None

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core.graph import Constant, Variable, as_variable, shared  # noqa: F401
-from .core.ops import *  # noqa: F401,F403
-from .core.ops import (abs, pow, round, true_div, sum, prod, max, min, all, any,  # noqa: F401
+from ..core.graph import Constant, Variable, as_variable, shared  # noqa: F401
+from ..core.ops import *  # noqa: F401,F403
+from ..core.ops import (abs, pow, round, true_div, sum, prod, max, min, all, any,  # noqa: F401
                        SCALAR_OPS, cast, where, clip, zeros_like, ones_like)
-from .core.types import PREFIX_DTYPES, TensorType, canonical_dtype
+from ..core.types import PREFIX_DTYPES, TensorType, canonical_dtype
 
 _NDIM = {"scalar": 0, "vector": 1, "row": 2, "col": 2, "matrix": 2, "tensor3": 3, "tensor4": 4, "tensor5": 5}
 
@@ -73,5 +73,8 @@ as_tensor = as_tensor_variable
 switch = where  # noqa: F811
 astype = cast
 sigmoid = globals()["sigmoid"]
-from .core.ops.nnet import xlogx  # noqa: E402,F401  (Theano: theano.tensor.xlogx.xlogx)
-from .core.ops.nnet import xlogy0  # noqa: E402,F401  (Theano: theano.tensor.xlogx.xlogy0)
+from ..core.ops.nnet import xlogy0  # noqa: E402,F401
+
+# Theano's submodules (`from symnb.tensor.nnet import conv2d`, `from symnb.tensor.signal import pool`).
+# As in Theano, `st.xlogx` is the module: `st.xlogx.xlogx(x)`, `from symnb.tensor.xlogx import xlogx`.
+from . import nnet, signal, xlogx  # noqa: E402,F401
