@@ -14,15 +14,11 @@ from __future__ import annotations
 import warnings
 from collections import OrderedDict
 
-import numpy as np
-
 from .core.graph import Apply, Constant, SharedVariable, Variable, as_variable, graph_inputs, rebuild, replace, toposort
 from .core.ops.loop import MapRange
 from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
-from .kernels.base import BACKENDS, FunctionGraph
-from .kernels import numpy as _numpy_backend  # noqa: F401  (registers the reference backend)
-from .kernels.cpp import backend as _cpp_backend  # noqa: F401  (registers the C++ backend)
+from .kernels.base import BACKENDS, FunctionGraph, get_backend
 
 # None: C++ when this machine can compile, else the reference backend (with one warning).
 DEFAULT_BACKEND = None
@@ -70,13 +66,6 @@ def _replacement(var, new, role):
         hint = f"; cast it with .astype('{var.dtype}')" if t.dtype != var.dtype else ""
         raise TypeError(f"{role}: {what} has type {t}, but the variable has type {var.type}{hint}")
     return new
-
-
-def _fresh(arr, taken):
-    """arr, or a copy of it when it is read-only or may share memory with an array in `taken`."""
-    if not arr.flags.writeable or any(np.may_share_memory(arr, t) for t in taken):
-        return arr.copy()
-    return arr
 
 
 def _input_list(inputs) -> list:
@@ -166,7 +155,7 @@ def compile_graph(backend_name, leaves, n_user_inputs, outputs, targets, rewrite
         program = entry.program(backend_name, fgraph)
         _remember(key, entry)
     elif compile:
-        program = BACKENDS[backend_name].compile(fgraph)
+        program = get_backend(backend_name).compile(fgraph)
     return fgraph, program, rewritten, None
 
 
@@ -186,22 +175,21 @@ class Function:
         self._spec = (list(self.inputs), list(outputs), pairs[:len(_as_pairs(updates))])
         self.updates = pairs
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
-        self.backend_name = _backend_name(backend)
-        if self.backend_name not in BACKENDS:
-            raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
+        self.backend = get_backend(_backend_name(backend))
+        self.backend_name = self.backend.name
         self.fgraph, self.program, self._rewritten, self._rewrite_later = compile_graph(
             self.backend_name, self.inputs + self.shared, len(self.inputs), outputs + [v for _, v in pairs],
             [k for k, _ in pairs], rewrite, compile)
         self.outputs = self.fgraph.outputs[:len(outputs)]
         # A program may offer a call that checks, computes and stores updates in one go; it
         # raises `_retry` when the arguments need TensorType.filter's conversions first.
-        fast = getattr(self.program, "fast_path", None)
-        self._fast, self._retry = fast(self) if fast else (None, None)
+        self._fast, self._retry = self.program.fast_path(self) if self.program is not None else (None, None)
         self.name = name
         self._n_out = len(outputs)
-        self._input_checks = [_Check(v.type, f"input {i} ({v.name or v.type})") for i, v in enumerate(self.inputs)]
+        check = self.backend.input_check
+        self._input_checks = [check(v.type, f"input {i} ({v.name or v.type})") for i, v in enumerate(self.inputs)]
         position = {id(s): k for k, s in enumerate(self.shared)}
-        self._update_checks = [(position[id(k)], _Check(k.type, f"the update of shared variable {_label(k)}"))
+        self._update_checks = [(position[id(k)], check(k.type, f"the update of shared variable {_label(k)}"))
                                for k, _ in pairs]
         self._by_name = {v.name: i for i, v in enumerate(self.inputs) if v.name}
 
@@ -267,7 +255,8 @@ class Function:
         values = [check(a) for check, a in zip(self._input_checks, args)]
         if self._fast is not None:
             return self._fast(*values)
-        before = [s.container[0] for s in self.shared]
+        backend = self.backend
+        before = [backend.stored(s.container) for s in self.shared]
         results = self.program(values + before)
         outs = list(results[:self._n_out])
         after = list(before)
@@ -276,35 +265,16 @@ class Function:
             after[pos] = check(val)
         for pos, _ in self._update_checks:
             # A new value may reuse its own variable's buffer (an in-place update), nothing else's.
-            after[pos] = _fresh(after[pos], values + after[:pos] + after[pos + 1:])
+            after[pos] = backend.own(after[pos], values + after[:pos] + after[pos + 1:])
         for pos, _ in self._update_checks:
             self.shared[pos].container[0] = after[pos]
         # Returned arrays belong to the caller: none may alias an input, a shared value or another output.
         taken = values + before + [after[pos] for pos, _ in self._update_checks]
         for k, out in enumerate(outs):
-            outs[k] = _fresh(np.asarray(out), taken + outs[:k])
+            outs[k] = backend.own(backend.result(out), taken + outs[:k])
         if self.single:
             return outs[0] if outs else None
         return outs
-
-
-class _Check:
-    """Accepts a value for one typed slot (an input, an update): exact arrays pass at once."""
-
-    __slots__ = ("type", "label", "dtype", "ndim", "fixed")
-
-    def __init__(self, type_, label):
-        self.type, self.label = type_, label
-        self.dtype, self.ndim = np.dtype(type_.dtype), type_.ndim
-        self.fixed = tuple((k, s) for k, s in enumerate(type_.shape) if s is not None)
-
-    def __call__(self, value):
-        # TensorType.filter handles every case; skipping it for the common exact match saves
-        # microseconds per value, which is most of a small compiled function's call.
-        if (type(value) is np.ndarray and value.dtype is self.dtype and value.ndim == self.ndim
-                and all(value.shape[k] == s for k, s in self.fixed)):
-            return value
-        return self.type.filter(value, self.label)
 
 
 _MISSING = object()
@@ -434,11 +404,11 @@ class _Memo:
         """A program for fgraph: a fresh copy of the prototype (rendered from the placeholder
         graph, so it refers to no user variable) when the backend's programs offer one."""
         if self.shares is None:
-            proto = BACKENDS[backend_name].compile(self.fgraph)
-            self.shares = callable(getattr(proto, "fresh", None))
+            proto = get_backend(backend_name).compile(self.fgraph)
+            self.shares = proto.shareable
             self.prototype = proto if self.shares else None
         if not self.shares:
-            return BACKENDS[backend_name].compile(fgraph)
+            return get_backend(backend_name).compile(fgraph)
         return self.prototype.fresh(fgraph)
 
 
@@ -452,7 +422,7 @@ def codegen(inputs, outputs=None, updates=None, givens=None, backend=None, rewri
             on_unused_input="raise") -> str:
     """The code sn.function would compile for these arguments (Function.source), uncompiled."""
     f = Function(inputs, outputs, updates or (), givens, backend, rewrite, None, on_unused_input, compile=False)
-    return BACKENDS[f.backend_name].source(f.fgraph)
+    return f.backend.source(f.fgraph)
 
 
 def nodes(outputs):

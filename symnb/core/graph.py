@@ -140,11 +140,26 @@ class SharedVariable(Variable):
     def _label(self):
         return f"shared variable {self.name!r}" if self.name else "shared variable"
 
-    def get_value(self, borrow=False):
+    def get_value(self, borrow=False, device=False):
+        """The value as NumPy; device=True: as the device array (cupy) a GPU backend keeps it
+        in (moved there now if it is not yet)."""
         v = self.container[0]
+        on_device = hasattr(v, "__cuda_array_interface__")
+        if device and not on_device:
+            import cupy   # only asked for with a GPU backend installed
+            self.container[0] = v = cupy.asarray(v)
+            on_device = True
+        if on_device and not device:
+            return v.get()
         return v if borrow else v.copy()
 
     def set_value(self, value, borrow=False):
+        if hasattr(value, "__cuda_array_interface__"):   # a device array stays on its device
+            if value.dtype.name != self.type.dtype or not self.type.accepts_shape(value.shape):
+                raise TypeError(f"{self._label()}: expected {self.type}, got a device array of dtype "
+                                f"{value.dtype.name} and shape {value.shape}")
+            self.container[0] = value if borrow else value.copy()
+            return
         arr = self.type.filter(value, self._label())
         # Borrowing a read-only array is declined: an in-place update writes into the storage.
         if arr is value and not (borrow and arr.flags.writeable):

@@ -106,6 +106,8 @@ def load(source: str):
 class CppProgram(Program):
     """One generated module and this function's state in it (buffers, constants, callbacks)."""
 
+    shareable = True
+
     def __init__(self, fgraph, rendered=None):
         if rendered is None:
             rendered = CppRenderer().render(fgraph)

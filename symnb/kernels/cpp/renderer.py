@@ -2,10 +2,12 @@
 extension module whose compute() runs every node in order (a long one in two translation
 units, SECOND_UNIT, that compile at once).
 
-Every value is a NumPy array `v[i]`. The code for each op comes from the table
-`CppRenderer.code_for_op` (op class -> builder); a builder returns C++ statements or None,
-and a node without code runs its reference implementation through a Python callback, so
-every graph compiles. A CUDA renderer subclasses this and overrides a few entries.
+`CFamilyRenderer` holds what every C-family backend shares: the tables (scalar code for
+each elementwise op, `code_for_op`: op class -> code builder) and the walk over the nodes
+(a node without code runs its reference implementation, so every graph compiles).
+`CppRenderer` adds the C++ specifics: every value is a NumPy array `v[i]` (NodeCode and
+Rendering speak NumPy's C API), the worker pool, and the CPython module around the body.
+The CUDA renderer (kernels/cuda) is another small subclass with its own entries.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import numpy as np
 from ...core.graph import Constant, SharedVariable
 from ...core.ops import DimShuffle, Reshape, Subtensor
 from . import render_array, render_conv, render_elemwise, render_math, render_vector
-from .scalar import NPY, scalar_code
+from .scalar import CTYPE, NPY, SCALAR, scalar_code
 
 HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h")
 
@@ -72,7 +74,7 @@ class NodeCode:
     inputs and outputs, and helpers for buffers and in-place writes."""
 
     def __init__(self, program, node, k):
-        self.program, self.node, self.k = program, node, k
+        self.program, self.node, self.k = program, node, k     # program: the Rendering
         self.ins = [program.name(i) for i in node.inputs]
         self.outs = [program.define(o) for o in node.outputs]
         self.renderer = program.renderer
@@ -105,7 +107,7 @@ class NodeCode:
         return v.data.item() if isinstance(v, Constant) and v.ndim == 0 else None
 
 
-class Program:
+class Rendering:
     """One rendering: names, slots, constants and fallbacks of a graph's module."""
 
     def __init__(self, renderer, fgraph):
@@ -242,11 +244,44 @@ int symnb_compute_rest(State* S, Arr** v, const bool* destroy) {{
 """
 
 
-class CppRenderer:
-    """Graph -> module source. `code_for_op` maps op classes to code builders."""
+class CFamilyRenderer:
+    """The tables and the node walk of a C-family renderer. A subclass sets `code_for_op`
+    (op class -> builder(node_code) -> code or None), may replace `scalar_table` entries
+    (op name -> C expression, scalar.py) and `ctype`, and turns the walk into a source."""
+
+    code_for_op: dict = {}
+    scalar_table = SCALAR
+    ctype = CTYPE
+    node_code = NodeCode        # what a builder sees
+    rendering = Rendering       # names and storage of one graph's values
+
+    def scalar_code(self, name, params, args, in_dtypes, out_dtype):
+        return scalar_code(name, params, args, in_dtypes, out_dtype, self.scalar_table)
+
+    def walk(self, p, out: Rendered, wrap) -> list:
+        """Each node's code, in p.nodes' order: its builder's, else its fallback's; `wrap`
+        (k, node, code) -> what goes into the body."""
+        body = []
+        for k, node in enumerate(p.nodes):
+            out.wheres.append(describe(node))
+            builder = self.code_for_op.get(type(node.op))
+            nc = self.node_code(p, node, k)
+            code = builder(nc) if builder is not None else None
+            fallback = code is None
+            if fallback:
+                code = self.fallback(nc, out)
+            p.record_aliases(node, fallback)
+            body.append(wrap(k, node, code))
+        return body
+
+    def fallback(self, nc, out: Rendered):
+        raise NotImplementedError
+
+
+class CppRenderer(CFamilyRenderer):
+    """Graph -> CPython extension module source."""
 
     code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE, **render_conv.CODE}
-    scalar_code = staticmethod(scalar_code)
     # Loops go to the worker pool once the arrays they touch reach 512 KiB: each thread then
     # works on the same part of them on every call, in its own core's cache (a+1 at 1e5
     # float32, 0.8 MB: 10.5 -> 6.7 us; NumPy 8.5-10). Below that, waking a worker costs
@@ -256,20 +291,10 @@ class CppRenderer:
     split_units = machine_cores() >= 2
 
     def render(self, fgraph) -> Rendered:
-        p = Program(self, fgraph)
+        p = self.rendering(self, fgraph)
         out = p.out
         out.labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
-        body = []
-        for k, node in enumerate(p.nodes):
-            out.wheres.append(describe(node))
-            builder = self.code_for_op.get(type(node.op))
-            nc = NodeCode(p, node, k)
-            code = builder(nc) if builder is not None else None
-            fallback = code is None
-            if fallback:
-                code = self.fallback(nc, out)
-            p.record_aliases(node, fallback)
-            body.append(f"// {k}: {node.op.name}\n{{\n{code}\n}}")
+        body = self.walk(p, out, lambda k, node, code: f"// {k}: {node.op.name}\n{{\n{code}\n}}")
         for token, (node, j) in p.destroy_tokens.items():
             decided = p.may_destroy(node, j) or "0"
             body = [code.replace(token, decided) for code in body]

@@ -57,67 +57,111 @@ def is_checked(name, out_dtype) -> bool:
     return name in CHECKED and not out_dtype.startswith("float")
 
 
-def scalar_code(name, params, args, in_dtypes, out_dtype):
-    """C++ expression for one scalar op, or None when this backend has no code for it."""
+class Scalar:
+    """What a scalar-code entry sees: the op's name and params, the C expressions of its
+    arguments, their dtypes and the output's, and the usual derived pieces."""
+
+    __slots__ = ("name", "params", "args", "in_dtypes", "out_dtype", "T", "is_float", "is_bool", "cast", "f")
+
+    def __init__(self, name, params, args, in_dtypes, out_dtype):
+        self.name, self.params, self.args, self.in_dtypes, self.out_dtype = name, params, args, in_dtypes, out_dtype
+        self.T = T = CTYPE[out_dtype]
+        self.is_float = out_dtype.startswith("float")
+        self.is_bool = out_dtype == "bool"
+        self.cast = [f"(({T}){a})" for a in args]
+        self.f = "f" if out_dtype == "float32" else ""
+
+
+def _cast(s):
+    return f"(({s.T})({s.args[0]} != 0))" if s.is_bool else f"(({s.T}){s.args[0]})"
+
+
+def _compare(s):
+    common = CTYPE.get(np.result_type(*s.in_dtypes).name)
+    return None if common is None else \
+        f"((npy_bool)((({common}){s.args[0]}) {COMPARE[s.name]} (({common}){s.args[1]})))"
+
+
+# NumPy's boolean arithmetic: + is or, * is and; bitwise ops are logical.
+_BOOL_OPS = {"add": "|", "mul": "&", **BITWISE, "maximum": "|", "minimum": "&"}
+
+
+def _arith(s):
+    if s.is_bool:
+        return "(npy_bool)(" + f" {_BOOL_OPS[s.name]} ".join(s.cast) + ")"
+    if s.is_float:
+        return "(" + f" {dict(add='+', mul='*', sub='-')[s.name]} ".join(s.cast) + ")"
+    out = s.cast[0]
+    for c in s.cast[1:]:
+        out = f"symnb::{WRAPPING[s.name]}<{s.T}>({out}, {c})"
+    return out
+
+
+def _bitwise(s):
+    if s.is_bool:
+        return "(npy_bool)(" + f" {_BOOL_OPS[s.name]} ".join(s.cast) + ")"
+    return None if s.is_float else f"(({s.T})({s.cast[0]} {BITWISE[s.name]} {s.cast[1]}))"
+
+
+def _invert(s):
+    if s.is_bool:
+        return f"((npy_bool)!{s.args[0]})"
+    return None if s.is_float else f"(({s.T})~{s.args[0]})"
+
+
+def _checked(s):
+    if s.is_float:
+        return {"int_div": f"symnb::fdiv_np<{s.T}>({s.cast[0]}, {s.cast[1]})",
+                "mod": f"symnb::fmod_np<{s.T}>({s.cast[0]}, {s.cast[1]})",
+                "pow": f"pow{s.f}({s.cast[0]}, {s.cast[1]})"}[s.name]
+    return f"symnb::{CHECKED[s.name]}<{s.T}>({s.cast[0]}, {s.cast[1]}, &err)"
+
+
+def _extreme(s):
+    if s.is_bool:
+        return "(npy_bool)(" + f" {_BOOL_OPS[s.name]} ".join(s.cast) + ")"
+    return f"symnb::{'fmax_np' if s.name == 'maximum' else 'fmin_np'}<{s.T}>({s.cast[0]}, {s.cast[1]})"
+
+
+def _math(s):
+    """A libm function (symnb's vmath.h for some float32 ones); integer rounding is identity,
+    integer abs wraps."""
+    if not s.is_float:
+        return s.cast[0] if s.name in ("floor", "ceil", "round") else \
+            f"symnb::iabs<{s.T}>({s.cast[0]})" if s.name == "abs" else None
+    fn = f"symnb_{s.name}f" if s.name in VMATH and s.f else f"{MATH[s.name]}{s.f}"
+    return f"{fn}({s.cast[0]})"
+
+
+# op name -> entry(Scalar) -> C expression or None (no code for these dtypes). A backend
+# copies the table and replaces entries; ALL_DTYPES entries also handle bool outputs (every
+# other entry gives none for them).
+SCALAR = {
+    "cast": _cast,
+    "identity": lambda s: s.cast[0], "zero_grad": lambda s: s.cast[0],
+    **{name: _compare for name in COMPARE},
+    "switch": lambda s: f"({s.args[0]} ? {s.cast[1]} : {s.cast[2]})",
+    "add": _arith, "mul": _arith, "sub": _arith,
+    **{name: _bitwise for name in BITWISE},
+    "invert": _invert,
+    "true_div": lambda s: f"({s.cast[0]} / {s.cast[1]})" if s.is_float else None,
+    **{name: _checked for name in CHECKED},
+    "neg": lambda s: f"(-{s.cast[0]})" if s.is_float else f"symnb::wneg<{s.T}>({s.cast[0]})",
+    "sign": lambda s: f"symnb::sign_np<{s.T}>({s.cast[0]})",
+    "sqr": lambda s: f"({s.cast[0]} * {s.cast[0]})" if s.is_float else f"symnb::wmul<{s.T}>({s.cast[0]}, {s.cast[0]})",
+    "reciprocal": lambda s: f"(({s.T})1 / {s.cast[0]})" if s.is_float else None,
+    "maximum": _extreme, "minimum": _extreme,
+    **{name: _math for name in MATH},
+}
+ALL_DTYPES = frozenset(["cast", "identity", "zero_grad", *COMPARE, "switch", "add", "mul", *BITWISE, "invert",
+                        "maximum", "minimum", "floor", "ceil", "round"])
+
+
+def scalar_code(name, params, args, in_dtypes, out_dtype, table=SCALAR):
+    """C expression for one scalar op, or None when this backend has no code for it."""
     if out_dtype not in CTYPE or any(d not in CTYPE for d in in_dtypes):
         return None
-    T = CTYPE[out_dtype]
-    is_float = out_dtype.startswith("float")
-    is_bool = out_dtype == "bool"
-    cast = [f"(({T}){a})" for a in args]
-    f = "f" if out_dtype == "float32" else ""
-    if name == "cast":
-        return f"(({T})({args[0]} != 0))" if is_bool else f"(({T}){args[0]})"
-    if name in ("identity", "zero_grad") or (name in ("floor", "ceil", "round") and not is_float):
-        return cast[0]
-    if name in COMPARE:
-        common = CTYPE.get(np.result_type(*in_dtypes).name)
-        if common is None:
-            return None
-        return f"((npy_bool)((({common}){args[0]}) {COMPARE[name]} (({common}){args[1]})))"
-    if name == "switch":
-        return f"({args[0]} ? {cast[1]} : {cast[2]})"
-    if is_bool:
-        # NumPy's boolean arithmetic: + is or, * is and; bitwise ops are logical.
-        ops = {"add": "|", "mul": "&", **BITWISE, "maximum": "|", "minimum": "&"}
-        if name in ops:
-            return "(npy_bool)(" + f" {ops[name]} ".join(cast) + ")"
-        if name == "invert":
-            return f"((npy_bool)!{args[0]})"
+    entry = table.get(name)
+    if entry is None or (out_dtype == "bool" and name not in ALL_DTYPES):
         return None
-    if name in ("add", "mul", "sub"):
-        if is_float:
-            return "(" + f" {dict(add='+', mul='*', sub='-')[name]} ".join(cast) + ")"
-        out = cast[0]
-        for c in cast[1:]:
-            out = f"symnb::{WRAPPING[name]}<{T}>({out}, {c})"
-        return out
-    if name in BITWISE:
-        return None if is_float else f"(({T})({cast[0]} {BITWISE[name]} {cast[1]}))"
-    if name == "invert":
-        return None if is_float else f"(({T})~{args[0]})"
-    if name == "true_div":
-        return f"({cast[0]} / {cast[1]})" if is_float else None
-    if name in CHECKED:
-        if is_float:
-            return {"int_div": f"symnb::fdiv_np<{T}>({cast[0]}, {cast[1]})",
-                    "mod": f"symnb::fmod_np<{T}>({cast[0]}, {cast[1]})",
-                    "pow": f"pow{f}({cast[0]}, {cast[1]})"}[name]
-        return f"symnb::{CHECKED[name]}<{T}>({cast[0]}, {cast[1]}, &err)"
-    if name == "neg":
-        return f"(-{cast[0]})" if is_float else f"symnb::wneg<{T}>({cast[0]})"
-    if name == "abs" and not is_float:
-        return f"symnb::iabs<{T}>({cast[0]})"
-    if name == "sign":
-        return f"symnb::sign_np<{T}>({cast[0]})"
-    if name == "sqr":
-        return f"({cast[0]} * {cast[0]})" if is_float else f"symnb::wmul<{T}>({cast[0]}, {cast[0]})"
-    if name == "reciprocal":
-        return f"(({T})1 / {cast[0]})" if is_float else None
-    if name in ("maximum", "minimum"):
-        fn = "fmax_np" if name == "maximum" else "fmin_np"
-        return f"symnb::{fn}<{T}>({cast[0]}, {cast[1]})"
-    if name in MATH and is_float:
-        fn = f"symnb_{name}f" if name in VMATH and f else f"{MATH[name]}{f}"
-        return f"{fn}({cast[0]})"
-    return None
+    return entry(Scalar(name, params, args, in_dtypes, out_dtype))
