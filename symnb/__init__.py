@@ -22,3 +22,9 @@ from .function import Function, codegen, function, nodes  # noqa: F401
 from . import tensor  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext symnb`: registers the %%symbolic cell magic."""
+    from .magics import load_ipython_extension as load
+    load(ipython)
