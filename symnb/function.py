@@ -6,6 +6,7 @@ array and no shared variable's storage aliases an input, another output or anoth
 """
 from __future__ import annotations
 
+import time
 import warnings
 from collections import OrderedDict
 
@@ -15,7 +16,8 @@ from .core.graph import Apply, Constant, SharedVariable, Variable, as_variable, 
 from .core.ops.loop import MapRange
 from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
-from .kernels.base import BACKENDS, FunctionGraph
+from .kernels import cache as _cache
+from .kernels.base import BACKENDS, FunctionGraph, Source
 from .kernels import numpy as _numpy_backend  # noqa: F401  (registers the reference backend)
 from .kernels.cpp import backend as _cpp_backend  # noqa: F401  (registers the C++ backend)
 
@@ -113,6 +115,7 @@ class Function:
         if self.backend_name not in BACKENDS:
             raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
         leaves = self.inputs + self.shared
+        started, answered = time.perf_counter(), _cache.answers.copy()
         # An identical graph compiled before in this process: no rewriting, no rendering.
         key, passes = _memo_key(self.backend_name, rewrite, leaves, all_outputs, len(outputs),
                                 [k for k, _ in pairs]) if compile and MEMO_SIZE > 0 else (None, ())
@@ -140,6 +143,13 @@ class Function:
             elif compile:
                 self.program = BACKENDS[self.backend_name].compile(self.fgraph)
         self.outputs = self.fgraph.outputs[:len(outputs)]
+        # What the display reports: seconds spent here, and how the compile was answered:
+        # "memo" (same graph compiled in this process), else the costliest answer of the
+        # module cache ("built", "disk", "memory"), None when nothing was compiled.
+        self.build_seconds = time.perf_counter() - started
+        asked = _cache.answers - answered
+        self.cache_answer = "memo" if hit is not None else next(
+            (a for a in ("built", "disk", "memory") if asked[a]), None)
         # A program may offer a call that checks, computes and stores updates in one go; it
         # raises `_retry` when the arguments need TensorType.filter's conversions first.
         fast = getattr(self.program, "fast_path", None)
@@ -198,7 +208,9 @@ class Function:
 
     @property
     def source(self) -> str:
-        return self.program.source
+        text = Source(self.program.source)
+        text.language = {"cuda": "cuda", "numpy": "python"}.get(self.backend_name, "cpp")
+        return text
 
     def _arguments(self, args, kwargs):
         """One value per input, from positional values and keywords naming inputs."""

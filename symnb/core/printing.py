@@ -298,12 +298,20 @@ class _Tree:
                 self.walk(o, " ← ", "   ", labels)
 
 
+class PrintedTree(str):
+    """dprint's text once it has been printed: a str, that a notebook does not show again
+    as the cell's value (it would repeat the tree as one escaped string)."""
+
+    def _ipython_display_(self):
+        pass
+
+
 def dprint(obj, file=None, print_type=True, depth=-1) -> str:
     """PyTensor-style debug tree: op, [id X], type; a repeated subtree is shown once.
 
     `obj` is a variable, a list of them or a compiled function (its rewritten outputs,
     then its updates). Prints to `file` (stdout by default) unless file="str"; returns
-    the text either way.
+    the text either way (once printed, as a PrintedTree: Jupyter does not show it twice).
     """
     outputs = graph_outputs(obj)
     notes = update_labels(obj, len(outputs), lambda var: f" (update of {var.name or var.type})")
@@ -312,9 +320,10 @@ def dprint(obj, file=None, print_type=True, depth=-1) -> str:
         tree.walk(o, note=note)
     tree.inner_graphs()
     text = tree.buf.getvalue()
-    if file != "str":
-        (file or sys.stdout).write(text)
-    return text
+    if file == "str":
+        return text
+    (file or sys.stdout).write(text)
+    return PrintedTree(text)
 
 
 def latex(obj) -> str:
