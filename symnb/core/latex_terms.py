@@ -12,13 +12,15 @@ from .graph import Constant, Variable, toposort
 from .ops import (Alloc, Arange, DimShuffle, Dot, Elemwise, IncSubtensor, LogSoftmax, MakeVector, Reduce,
                   Shape, Softmax, Subtensor)
 from .ops.blas import Gemm, Gemv
+from .ops.elemwise import AND, CMP, OR, SCALAR_OPS, XOR
 from .random import RandomDraw
 
-# Scalar ops that change nothing a reader cares about (dtype, gradient stopping).
-TRANSPARENT = {"cast", "identity", "zero_grad"}
-RELATIONS = {"eq", "neq", "lt", "le", "gt", "ge"}
-LOGIC = {"and_", "or_", "xor"}
-WRAPPED = {"sqrt", "abs", "floor", "ceil"}
+# From the op table (elemwise.ScalarOp): scalar ops that change nothing a reader cares about
+# (dtype, gradient stopping), relations, logic, and functions written around their argument.
+TRANSPARENT = {"cast"} | {n for n, s in SCALAR_OPS.items() if s.tex_form == "same"}
+RELATIONS = {n for n, s in SCALAR_OPS.items() if s.prec == CMP}
+LOGIC = {n for n, s in SCALAR_OPS.items() if s.prec in (AND, OR, XOR)}
+WRAPPED = {n for n, s in SCALAR_OPS.items() if s.tex_form == "wrap"}
 SAME_SHAPE = (Softmax, LogSoftmax)     # non-elementwise ops whose output has their input's shape
 
 

@@ -11,17 +11,9 @@ import sys
 from .graph import Constant, Variable, as_variable, replace, toposort
 from .ops import (Alloc, DimShuffle, Elemwise, Fused, IncSubtensor, Join, MakeVector, Reduce, Reshape,
                   Shape, Softmax, LogSoftmax, Subtensor, apply_op)
+# Symbols and precedence come from the op table (elemwise.ScalarOp), as for latex and drawings.
+from .ops.elemwise import ATOM, UNARY
 
-# Python's own precedence levels, so pp's output reads (and parses) as Python would.
-CMP, OR, XOR, AND, ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 10, 20, 30, 40, 100
-# scalar op -> (symbol, precedence, associativity); None: comparisons chain, never group.
-INFIX = {"add": ("+", ADD, "left"), "sub": ("-", ADD, "left"), "mul": ("*", MUL, "left"),
-         "true_div": ("/", MUL, "left"), "int_div": ("//", MUL, "left"), "mod": ("%", MUL, "left"),
-         "pow": ("**", POW, "right"), "lt": ("<", CMP, None), "le": ("<=", CMP, None),
-         "gt": (">", CMP, None), "ge": (">=", CMP, None), "eq": ("==", CMP, None),
-         "neq": ("!=", CMP, None), "and_": ("&", AND, "left"), "xor": ("^", XOR, "left"),
-         "or_": ("|", OR, "left")}
-PREFIX = {"neg": "-", "invert": "~"}
 INLINE_SIZE = 6     # constants with at most this many elements are printed in full
 
 
@@ -99,7 +91,7 @@ def _is_trivial(v: Variable) -> bool:
         return False
     op = node.op
     return isinstance(op, (Alloc, DimShuffle, Shape, Subtensor)) or \
-        (isinstance(op, Elemwise) and (op.scalar in PREFIX or op.scalar == "cast"))
+        (isinstance(op, Elemwise) and (op.spec.prec == UNARY or op.scalar == "cast"))
 
 
 class _Printer:
@@ -184,14 +176,15 @@ class _Printer:
         return (text + f"[{v.index}]" if len(node.outputs) > 1 else text), ATOM
 
     def elemwise(self, op, ins) -> tuple[str, int]:
-        if op.scalar in INFIX and len(ins) >= 2:
-            sym, prec, assoc = INFIX[op.scalar]
+        spec = op.spec
+        if spec.symbol and len(ins) >= 2:
+            sym, prec, assoc = spec.symbol, spec.prec, spec.assoc
             # Left-associative: a - b - c needs no parentheses, a - (b - c) does; ** the reverse.
             parts = [self.sub(ins[0], prec, strict=assoc != "left")]
             parts += [self.sub(i, prec, strict=assoc != "right") for i in ins[1:]]
             return f" {sym} ".join(parts), prec
-        if op.scalar in PREFIX:
-            return PREFIX[op.scalar] + self.sub(ins[0], UNARY, strict=True), UNARY
+        if spec.symbol and spec.prec == UNARY:
+            return spec.symbol + self.sub(ins[0], UNARY, strict=True), UNARY
         if op.scalar == "cast":
             return f"cast({self.arg(ins[0])}, {op.params[0]})", ATOM
         return f"{op.scalar}({', '.join(map(self.arg, ins))})", ATOM
