@@ -1,5 +1,5 @@
-"""%%symbolic --function: sn.function on the cell's graph, with what happened observed in the
-caches (function memo, in-memory and on-disk module cache) and timed per stage.
+"""%%symbolic --function: sn.function on the cell's graph, timed per stage, with how the caches
+answered (Function.cache_answer) and the compiler command from the cache entry's record.
 """
 from __future__ import annotations
 
@@ -39,68 +39,51 @@ class Build:
 
     function: Function
     seconds: dict = field(default_factory=dict)
-    cache: str = ""          # "compiled now", "disk cache hit", "memory cache hit", ...
-    command: str = ""        # the compiler command that built the module
-    entry: str = ""          # the cache entry's directory
+    answer: str | None = None  # Function.cache_answer ("memo", "memory", "disk", "built"), or "forced"
+    command: str = ""          # the compiler command that built the module
+    entry: str = ""            # the cache entry's directory
 
     @property
-    def hit(self) -> bool:
-        return "hit" in self.cache
+    def cache(self) -> str:
+        """The answer in words, as the function's own display says it."""
+        from ..viz.display import ANSWERS
+        return "compiled now (--force)" if self.answer == "forced" else ANSWERS.get(self.answer, str(self.answer))
 
 
-def _cpp_module(f: Function, started: float, memory_before: set) -> tuple[str, str, str, float]:
-    """(cache answer, compiler command, entry path, compile seconds) for f's C++ module,
-    read from the cache: the entry's record says when and how it was built."""
+def _cpp_record(f: Function) -> tuple[str, str, float]:
+    """(compiler command, entry directory, seconds its build took) of f's C++ module, from
+    the record the cache keeps beside it."""
     from ..kernels.cpp import compiler
     from ..kernels.cpp.renderer import SECOND_UNIT
     key = compiler.module_key(f.source)
     entry = cache.entry_path(key)
     meta = cache.read_meta(entry)
-    units = f.source.count(SECOND_UNIT) + 1
-    name = compiler.module_name(key)
+    units, name = f.source.count(SECOND_UNIT) + 1, compiler.module_name(key)
     cmds = ([compiler.build_command(name, meta["so"])] if units == 1
             else compiler.unit_commands(name, meta["so"], units))
-    command = "\n".join(shlex.join(c) for c in cmds)
-    if (str(cache.cache_dir()), key) in memory_before:
-        return "memory cache hit (loaded earlier in this process)", command, str(entry), 0.0
-    if meta.get("created", 0.0) < started:
-        return "disk cache hit (built earlier, loaded now)", command, str(entry), 0.0
-    return "compiled now", command, str(entry), float(meta.get("build_seconds", 0.0))
-
-
-def _observe(f: Function, backend: str, started: float, memory_before: set):
-    if backend == "cpp":
-        return _cpp_module(f, started, memory_before)
-    if backend == "numpy":
-        return "nothing to compile (NumPy reference backend)", "", "", 0.0
-    return "not observed for this backend", "", "", 0.0
+    return "\n".join(shlex.join(c) for c in cmds), str(entry), float(meta.get("build_seconds", 0.0))
 
 
 def compile_function(inputs, outputs, backend: str, name: str, force: bool = False) -> Build:
     """sn.function(inputs, outputs, backend=backend); force=True compiles the module again
     even when the memory or disk cache holds it."""
-    memory_before = set(cache._memory)
-    started, t0 = time.time(), time.perf_counter()
     f = function(inputs, outputs, backend=backend, name=name)
-    total = time.perf_counter() - t0
-    answer, command, entry, compile_s = _observe(f, backend, started, memory_before)
-    if force and backend == "cpp" and answer != "compiled now":
+    answer, total = f.cache_answer, f.build_seconds
+    if force and backend == "cpp" and answer != "built":
         from ..kernels.cpp.compiler import compile_module
         t0 = time.perf_counter()
         compile_module(f.source, force=True)      # replaces the entry and the in-memory module
         f = function(inputs, outputs, backend=backend, name=name)   # picks the new module up
-        total += time.perf_counter() - t0
-        answer, command, entry, compile_s = _observe(f, backend, started, set())
-        answer = "compiled now (--force)"
-    memo_hit = f._rewritten is None and f._rewrite_later is not None
-    rewrite_s = 0.0 if memo_hit else sum(s["seconds"] for s in f.rewritten.stats)
-    render_s = 0.0
-    if not memo_hit and backend in BACKENDS and backend != "numpy":
-        t0 = time.perf_counter()     # the render inside sn.function is not timed apart: do it again
-        BACKENDS[backend].source(f.fgraph)
-        render_s = time.perf_counter() - t0
+        answer, total = "forced", total + time.perf_counter() - t0
+    command, entry, built_s = _cpp_record(f) if backend == "cpp" else ("", "", 0.0)
+    compile_s = built_s if answer in ("built", "forced") else 0.0
+    rewrite_s = render_s = 0.0
+    if answer != "memo":
+        rewrite_s = sum(s["seconds"] for s in f.rewritten.stats)
+        if backend != "numpy":
+            t0 = time.perf_counter()     # the render inside sn.function is not timed apart: do it again
+            BACKENDS[backend].source(f.fgraph)
+            render_s = time.perf_counter() - t0
     seconds = {"rewrite": rewrite_s, "render": render_s, "compile": compile_s,
                "load": max(0.0, total - rewrite_s - render_s - compile_s)}
-    if memo_hit:
-        answer += "; graph reused from the function memo (no rewrite, no render)"
     return Build(f, seconds, answer, command, entry)
