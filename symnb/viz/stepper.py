@@ -57,8 +57,9 @@ def step_graph(step) -> Graph:
 def step_tex(step) -> str:
     """The step as mathematics, before \\to after (text when the formulas are long)."""
     a, b = latex(step.before), latex(step.after)
-    if len(a) + len(b) > MAX_TEX:
-        return f"<code>{html.escape(short(step.before))}</code> → <code>{html.escape(short(step.after))}</code>"
+    # LaTeX hides what many rules change (a * 1.0 and a both read a): then the code says it.
+    if a == b or len(a) + len(b) > MAX_TEX:
+        return f"<p><code>{html.escape(short(step.before))}</code> → <code>{html.escape(short(step.after))}</code></p>"
     return f"$${a} \\;\\longrightarrow\\; {b}$$"
 
 
