@@ -1,27 +1,17 @@
 """What %%symbolic displays (last step of the magic): graphs, stepper and code through
-symnb.viz, mathematics through sn.latex, and the --verbose report.
+symnb.viz, mathematics through sn.latex, the compiled function's signature and the --verbose report.
 """
 from __future__ import annotations
-
-import importlib
 
 from IPython.display import Markdown, Math, display
 
 from ..core.graph import Variable
-from ..core.printing import dprint, latex
+from ..core.printing import latex
 from ..core.rewrite import rewrite
 from ..core.types import TensorType
 
 SHOW_CHOICES = ("graph", "rewritten", "math", "grad", "code", "steps", "none")
 DEFAULT_SHOW = ("graph", "rewritten", "math")
-
-
-def _viz(name):
-    """symnb.viz.<name>, imported only when a cell asks for a picture; None if not there."""
-    try:
-        return getattr(importlib.import_module("symnb.viz"), name, None)
-    except ImportError:
-        return None
 
 
 def _label(text: str) -> None:
@@ -34,12 +24,9 @@ def symbol(name: str, like: Variable) -> str:
 
 
 def graph(outputs, rewritten: bool) -> None:
-    draw = _viz("graph")
+    from .. import viz    # imported when a cell first asks for a picture
     _label("**graph after rewriting**" if rewritten else "**graph** as written")
-    if draw is not None:
-        display(draw(outputs, rewritten=rewritten))
-    else:   # no drawing available: the text tree says the same, less pleasantly
-        dprint(rewrite(list(outputs)).outputs if rewritten else list(outputs))
+    display(viz.graph(outputs, rewritten=rewritten))
 
 
 def math(outputs, name: str) -> None:
@@ -60,22 +47,15 @@ def gradients(grads: dict, result: Variable, name: str) -> None:
 
 
 def steps(outputs) -> None:
-    stepper = _viz("RewriteStepper")
+    from .. import viz
     _label("**rewrite steps**")
-    if stepper is not None:
-        display(stepper(list(outputs)))
-    else:
-        for k, s in enumerate(rewrite(list(outputs)).history):
-            print(f"{k:3d} [{s.pass_name}] {s.rule}")
+    display(viz.RewriteStepper(list(outputs)))
 
 
 def code(f) -> None:
-    view = _viz("code_view")
+    from .. import viz
     _label(f"**generated code** ({f.backend_name})")
-    if view is not None:
-        display(view(f))
-    else:
-        print(f.source)
+    display(viz.code_view(f))
 
 
 def signature(name: str, build) -> None:

@@ -38,7 +38,7 @@ def _parse_show(text: str | None, has_grad: bool) -> list[str]:
 class SymbolicMagics(Magics):
     """%%symbolic: symnb's cell magic (registered by `%load_ext symnb`)."""
 
-    @magic_arguments()
+    @magic_arguments(name="%symbolic")   # the usage line then reads %%symbolic, as the cell is written
     @argument("--show", metavar="WHAT",
               help="comma list of graph, rewritten, math, grad, code, steps, none "
                    "(default graph,rewritten,math, plus grad with --grad). "
@@ -185,15 +185,22 @@ class SymbolicMagics(Magics):
         return out
 
     def _display(self, wanted, run, grads, build):
-        outputs = run.outputs
         for what in wanted:
-            if what in ("graph", "rewritten"):
-                show.graph(outputs, rewritten=what == "rewritten")
-            elif what == "math":
-                show.math(outputs, run.name)
-            elif what == "grad":
-                show.gradients(grads, run.result, run.name)
-            elif what == "steps":
-                show.steps(outputs)
-            elif what == "code":
-                show.code(build.function)
+            try:
+                self._show(what, run, grads, build)
+            except Exception as e:     # a display that fails says so in one line; the names stay bound
+                raise errors.from_stage(e, f"--show {what}") from None
+
+    @staticmethod
+    def _show(what, run, grads, build):
+        outputs = run.outputs
+        if what in ("graph", "rewritten"):
+            show.graph(outputs, rewritten=what == "rewritten")
+        elif what == "math":
+            show.math(outputs, run.name)
+        elif what == "grad":
+            show.gradients(grads, run.result, run.name)
+        elif what == "steps":
+            show.steps(outputs)
+        elif what == "code":
+            show.code(build.function)

@@ -19,10 +19,10 @@ def ip():
 
 @pytest.fixture
 def cache_root(tmp_path, monkeypatch):
-    root = tmp_path / "cache"
-    monkeypatch.setenv("SYMNB_CACHE_DIR", str(root))
-    yield root
-    cache.forget()
+    """A private compile cache; what this process loaded from it is forgotten afterwards."""
+    monkeypatch.setenv("SYMNB_CACHE_DIR", str(tmp_path / "cache"))
+    yield tmp_path / "cache"
+    cache.forget(root=tmp_path / "cache")
     clear_memo()
 
 
