@@ -16,12 +16,21 @@ def built(root):
     return {e.key: e.meta["created"] for e in cache.entries(root)}, list((root / "tmp").iterdir())
 
 
+def verbose_report_is_complete(out, root):
+    for stage in ("graph", "rewrite", "render", "compile", "load"):
+        assert any(line.split()[:1] == [stage] and line.split()[2] == "ms" for line in out.splitlines()), stage
+    assert "compiler command" in out and "-march=native" in out and "-DSYMNB_MODULE=symnb_" in out
+    assert f"cache entry: {cache.entry_path(cache.entries(root)[0].key, root)}" in out
+
+
 def test_rerun_compiles_nothing_and_force_compiles_again(run, ip, cache_root):
     first = run(CELL.format(""))
     assert first.error is None and "f(x) compiled for cpp" in first.stdout
     assert ": compiled now (cache miss)" in first.stdout
     entries, pending = built(cache_root)
     assert len(entries) == 1 and pending == []
+    verbose_report_is_complete(first.stdout, cache_root)
+    assert ip.user_ns["f"].backend_name == "cpp"                 # the default backend
     assert ip.user_ns["f"]([0.0, 0.0]) == 6.0
 
     again = run(CELL.format(""))                        # same process: memo or loaded module
@@ -39,12 +48,3 @@ def test_rerun_compiles_nothing_and_force_compiles_again(run, ip, cache_root):
     assert "compiled now (--force)" in forced.stdout
     assert list(after) == list(entries) and after[next(iter(after))] > entries[next(iter(entries))]
     assert ip.user_ns["f"]([1.0]) == pytest.approx(3 * 2.718281828459045)
-
-
-def test_verbose_reports_each_stage_the_cache_and_the_command(run, cache_root):
-    out = run(CELL.format("")).stdout
-    for stage in ("graph", "rewrite", "render", "compile", "load"):
-        assert any(line.split()[:1] == [stage] and line.split()[2] == "ms" for line in out.splitlines()), stage
-    assert "compiler command" in out and "-march=native" in out and "-DSYMNB_MODULE=symnb_" in out
-    key = cache.entries(cache_root)[0].key
-    assert f"cache entry: {cache.entry_path(key, cache_root)}" in out
