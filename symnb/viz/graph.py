@@ -7,7 +7,7 @@ engine.render_svg. Jupyter shows the result through `_repr_mimebundle_`.
 from __future__ import annotations
 
 from ..core.graph import Constant, SharedVariable, Variable, replace, toposort
-from ..core.ops import Fused
+from ..core.ops import Fused, Shape
 from ..core.printing import format_constant, pp
 from ..core.rewrite import RewriteResult, rewrite
 from .engine import render_svg
@@ -26,7 +26,8 @@ NEW = 'color="#d62728", penwidth=3'           # a node a rewrite created (rewrit
 CHANGED = 'fillcolor="#ff9f43", color="#c0392b", penwidth=3'   # what the stepper's step made
 REMOVED = 'fillcolor="#eeeeee", color="#9e9e9e", style="filled,rounded,dashed", fontcolor="#757575"'  # ... and replaced
 LABEL_CHARS = 48        # a longer fused expression is cut in its label (whole in its tooltip)
-LR_DEPTH = 7            # deeper graphs are laid out left to right, so they fit a wide screen
+FIT_WIDTH = 1100        # pixels of a notebook's output area; wider top-down layouts go left to right
+FOLD_SHAPES = 20        # above this many ops, shape and index arithmetic is drawn as labelled leaves
 
 
 def _quote(text: str) -> str:
@@ -81,23 +82,33 @@ class Graph:
     """
 
     def __init__(self, outputs, labels=None, new=(), changed=(), removed=(), cut=(), title=None,
-                 expand_fused=False, rankdir=None):
+                 expand_fused=False, rankdir=None, fold_shapes=None):
         self.outputs = list(outputs)
         self.labels = labels or [o.name or f"out {k}" for k, o in enumerate(self.outputs)]
         self.new, self.changed, self.removed = set(new), set(changed), set(removed)
-        # Nodes not drawn: their outputs appear as context leaves labelled with their expression.
-        self.cut = set(cut)
         self.title, self.expand_fused = title, expand_fused
-        self.nodes = [n for n in toposort(self.outputs) if id(n) not in self.cut]
-        self.rankdir = rankdir or ("LR" if self.depth() > LR_DEPTH else "TB")
+        nodes = toposort(self.outputs)
+        if fold_shapes is None:
+            fold_shapes = len(nodes) > FOLD_SHAPES
+        self.plumbing = shape_plumbing(nodes) if fold_shapes else set()
+        # Nodes not drawn: their outputs appear as context leaves labelled with their expression.
+        self.cut = set(cut) | self.plumbing
+        self.nodes = [n for n in nodes if id(n) not in self.cut]
+        self.rankdir = rankdir or self._direction()
         self.dot = self._write()
         self._svg = None
 
-    def depth(self) -> int:
-        d: dict[int, int] = {}
+    def _direction(self) -> str:
+        """Top-down unless that is wider than a notebook and left-to-right is narrower."""
+        level: dict[int, int] = {}
         for n in self.nodes:
-            d[id(n)] = 1 + max((d.get(id(i.owner), 0) for i in n.inputs if i.owner is not None), default=0)
-        return max(d.values(), default=0)
+            level[id(n)] = 1 + max((level.get(id(i.owner), 0) for i in n.inputs if i.owner is not None), default=0)
+        per_level: dict[int, int] = {}
+        for d in level.values():
+            per_level[d] = per_level.get(d, 0) + 1
+        depth, breadth = len(per_level) + 2, max(per_level.values(), default=1)     # + leaves, outputs
+        top_down, left_right = breadth * 110, depth * 140
+        return "LR" if top_down > FIT_WIDTH and left_right < top_down else "TB"
 
     # ------------------------------------------------------------------ DOT
     def _write(self) -> str:
@@ -113,7 +124,8 @@ class Graph:
                     lines.append(self._leaf(v))
             lines.extend(self._op(node))
             for k, v in enumerate(node.inputs):
-                attrs = [f"headlabel={_quote(str(k))}"] if self._ordered(node) else []
+                slot = self._slot(node, k)
+                attrs = [f"headlabel={_quote(slot)}"] if slot else []
                 if v.owner is not None and len(v.owner.outputs) > 1:
                     attrs.append(f"taillabel={_quote(f'[{v.index}]')}")
                 lines.append(f"  {self._source(v)} -> {self.ids[id(node)]}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
@@ -128,10 +140,12 @@ class Graph:
         return "\n".join(lines)
 
     @staticmethod
-    def _ordered(node) -> bool:
-        """Number the edges where argument order matters and is not obvious from the picture."""
-        return len(node.inputs) > 1 and getattr(node.op, "scalar", None) not in ("add", "mul") \
-            and not isinstance(node.op, Fused)
+    def _slot(node, k) -> str:
+        """The label of input k's edge where argument order matters: its position, or the
+        name a fused node's expression gives it (i0, i1, ...)."""
+        if not 2 <= len(node.inputs) <= 6 or getattr(node.op, "scalar", None) in ("add", "mul"):
+            return ""           # one input, or so many that the numbers would pile up unreadably
+        return f"i{k}" if isinstance(node.op, Fused) else str(k)
 
     def _is_leaf(self, v) -> bool:
         return v.owner is None or id(v.owner) in self.cut
@@ -142,7 +156,9 @@ class Graph:
 
     def _leaf(self, v) -> str:
         ident = self.ids[id(v)] = f"v{len(self.ids)}"
-        if v.owner is not None:             # a cut node's output: context, named by its expression
+        if v.owner is not None and id(v.owner) in self.plumbing:
+            kind, label = "context", _shorten(shape_text(v, self.plumbing), 32)
+        elif v.owner is not None:           # a cut node's output: context, named by its expression
             kind, label = "context", _shorten(v.name or pp(v).splitlines()[-1], 32)
         elif isinstance(v, Constant):
             kind, label = "constant", v.name or format_constant(v)
@@ -259,3 +275,27 @@ def created_nodes(original, result) -> set:
     ops = {n.op for n in toposort(original)}
     replacements = {id(s.after.owner) for s in result.history if s.after.owner is not None}
     return {id(n) for n in toposort(list(result.outputs)) if n.op not in ops or id(n) in replacements}
+
+
+def shape_plumbing(nodes) -> set:
+    """Ids of the nodes that only compute shapes and indices from shapes (x.shape[0],
+    arange(n)): integers of at most one dimension, made from shapes and constants."""
+    plumbing: set[int] = set()
+    for n in nodes:
+        ints = all(o.dtype.startswith(("int", "uint")) and o.ndim <= 1 for o in n.outputs)
+        made_of_shapes = all(isinstance(i, Constant) or (i.owner is not None and id(i.owner) in plumbing)
+                             for i in n.inputs)
+        if isinstance(n.op, Shape) or (ints and made_of_shapes):
+            plumbing.add(id(n))
+    return plumbing
+
+
+def shape_text(v, plumbing) -> str:
+    """v (computed by shape plumbing) as text, each array it measures named by its name or
+    its op: dot.shape[0], arange(0, X.shape[0], 1)."""
+    names = {}
+    for n in toposort([v]):
+        if id(n) in plumbing and isinstance(n.op, Shape):
+            x = n.inputs[0]
+            names[x] = Variable(x.type, name=x.name or (x.owner.op.label if x.owner is not None else "x"))
+    return pp(replace([v], names)[0]).splitlines()[-1]

@@ -51,12 +51,24 @@ def test_rewritten_view_marks_what_the_rewrite_created():
     assert not viz.graph([cost, grad_W]).new
 
 
-def test_rank_direction_follows_depth():
+def test_rank_direction_keeps_the_drawing_narrow():
     deep = v
     for _ in range(12):
         deep = st.tanh(deep) * 2
-    assert viz.graph(deep).rankdir == "LR"
-    assert viz.graph(st.exp(v)).rankdir == "TB"
+    assert viz.graph(deep).rankdir == "TB"               # a long chain runs down the page
+    wide = st.stack([st.exp(st.dvector(f"x{k}")) for k in range(16)])
+    assert viz.graph(wide).rankdir == "LR"               # sixteen side by side would not fit across
+
+
+def test_large_graphs_draw_shape_arithmetic_as_labelled_leaves():
+    X, y = st.dmatrix("X"), st.ivector("y")
+    cost = st.categorical_crossentropy(st.softmax(st.tanh(st.dot(X, W))), y).mean()
+    g = viz.graph(sn.grad(cost, W))
+    drawn = {n.op.name for n in g.nodes}
+    assert "shape" not in drawn and "arange" not in drawn and g.plumbing
+    assert "arange(0, " in g.dot and ".shape[0]" in g.dot
+    small = viz.graph(v.shape[0] + 1)
+    assert not small.plumbing and "shape" in small.dot
 
 
 def test_function_and_mimebundle():
