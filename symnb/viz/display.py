@@ -7,6 +7,7 @@ viz; `install()` gives them their `_repr_html_` when symnb.viz is imported (symn
 from __future__ import annotations
 
 import html
+import re
 
 from ..core.printing import pp
 from ..core.rewrite import RewriteResult
@@ -22,9 +23,23 @@ TABLE_CSS = ("<style>.symnb-table td, .symnb-table th {text-align:left; padding:
              " .symnb-table code {white-space:pre}</style>")
 
 
+def _atomic(expr: str) -> bool:
+    """No operator outside brackets: f(a + b) and x[0] are atomic, a + b and -x are not."""
+    depth = 0
+    for ch in expr:
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth == 0 and ch in " -~":
+            return False
+    return True
+
+
 def short(v, n: int = 70) -> str:
-    """The last line of pp(v), cut to n characters: one table cell."""
-    text = pp(v).splitlines()[-1]
+    """pp(v) on one line (the names pp gives shared parts put back), cut to n characters."""
+    *defs, text = pp(v).splitlines()
+    for line in reversed(defs):
+        name, _, expr = line.partition(" = ")
+        expr = expr if _atomic(expr) else f"({expr})"
+        text = re.sub(rf"\b{re.escape(name)}\b", lambda _: expr, text)
     return text if len(text) <= n else text[:n - 1] + "…"
 
 

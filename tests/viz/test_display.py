@@ -97,3 +97,13 @@ def test_dprint_shows_its_tree_once(capsys):
 def test_variable_shows_math():
     data = shown(mse)
     assert data["text/latex"].startswith("$$") and "text/plain" in data
+
+
+def test_table_cells_inline_the_names_pp_gives_shared_parts():
+    from symnb.viz.display import short
+    t = st.tanh(w)
+    assert sn.pp(t * (1 - t ** 2)).startswith("t0 = tanh(w)")
+    assert short(t * (1 - t ** 2)) == "tanh(w) * (1.0 - tanh(w) ** 2.0)"
+    e = st.exp(w) + w
+    assert short(-e * e) == "-(exp(w) + w) * (exp(w) + w)"
+    assert len(short(st.exp(w) * 3 + st.exp(w) * w + st.sin(w), n=20)) == 20
