@@ -1,7 +1,6 @@
 """Notebook displays: a Function, sn.rewrite's result, f.source, sn.dprint, the code view."""
 import re
 
-import numpy as np
 import pytest
 from IPython.core.formatters import DisplayFormatter
 
