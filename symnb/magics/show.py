@@ -54,8 +54,7 @@ def steps(outputs) -> None:
 
 def code(f) -> None:
     from .. import viz
-    _label(f"**generated code** ({f.backend_name})")
-    display(viz.code_view(f))
+    display(viz.code_view(f))      # its header names the language, the size and the backend
 
 
 def signature(name: str, build) -> None:

@@ -15,7 +15,7 @@ from ..core.rewrite import rewrite
 from ..kernels.cpp.compiler import CompileError
 from . import errors, show
 from .build import BACKEND_CHOICES, check_backend, compile_function
-from .cell import provide_tensor_names, run_body
+from .cell import from_magic_line, provide_tensor_names, run_body
 
 
 def _comma_list(text: str) -> list[str]:
@@ -135,6 +135,10 @@ class SymbolicMagics(Magics):
         if run.result is None:
             print("%%symbolic: the cell built no symbolic result (nothing to show)")
             return
+        from_magic_line(run.filename, self._after_cell, args, wrt, wanted, run, start)
+
+    def _after_cell(self, args, wrt, wanted, run, start):
+        """Differentiate, compile, display: everything the options ask for once the cell ran."""
         grads = self._gradients(run, wrt)
         graph_s = time.perf_counter() - start
         outputs = run.outputs

@@ -141,5 +141,8 @@ def test_tour_renders_graphs_math_and_a_working_stepper(lab):
             page.screenshot(path=str(SHOTS / "tour-stepper-step2.png"))
             page.locator(".jp-CodeCell").nth(1).scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "tour-first-graph.png"))
+            for text, name in (("--show math,grad", "gradients"), ("--show code", "code")):
+                page.locator(".jp-CodeCell", has_text=text).evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.screenshot(path=str(SHOTS / f"tour-{name}.png"))
         finally:
             browser.close()
