@@ -255,13 +255,15 @@ def graph(outputs, rewritten=False, passes=None, expand_fused=False, title=None)
     """Draw `outputs` (a variable, a list, a rewrite result or a compiled Function) as SVG.
 
     rewritten=True draws the graph after the rewrite pipeline (`passes` as in sn.rewrite),
-    with the nodes that no longer come from the graph as written marked in red; a
-    Function or a rewrite result is drawn as it is. expand_fused=True opens each fused
+    with the nodes the rewrite created marked in red, as in a rewrite result's drawing; a
+    Function is drawn as it runs. expand_fused=True opens each fused
     loop to show its inner graph.
     """
     outs, labels = _outputs_of(outputs)
     new = ()
-    if rewritten and not hasattr(outputs, "fgraph") and not isinstance(outputs, RewriteResult):
+    if isinstance(outputs, RewriteResult) and outputs.original:
+        new = created_nodes(outputs.original, outputs)
+    elif rewritten and not hasattr(outputs, "fgraph") and not isinstance(outputs, RewriteResult):
         result = rewrite(outs, passes=passes)
         new = created_nodes(outs, result)
         outs = list(result.outputs)

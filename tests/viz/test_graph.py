@@ -49,6 +49,8 @@ def test_rewritten_view_marks_what_the_rewrite_created():
     assert "tanh" not in marked          # rebuilt over gemv, but written by the user
     assert "symnb-new" in svg_text(g)
     assert not viz.graph([cost, grad_W]).new
+    again = viz.graph(sn.rewrite([cost, grad_W]))        # a rewrite result is drawn the same way
+    assert {n.op.label for n in again.nodes if id(n) in again.new} == {n.op.label for n in g.nodes if id(n) in g.new}
 
 
 def test_rank_direction_keeps_the_drawing_narrow():
