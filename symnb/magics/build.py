@@ -22,8 +22,13 @@ def check_backend(name: str) -> None:
     if name not in BACKEND_CHOICES:
         raise UsageError(f"--backend {name}: choose one of {', '.join(BACKEND_CHOICES)}")
     if name not in BACKENDS:
-        try:    # a backend registers itself when its package is imported
-            importlib.import_module(f"symnb.kernels.{name}")
+        try:    # a backend registers itself when its module is imported (as kernels/cpp/backend.py does)
+            try:
+                importlib.import_module(f"symnb.kernels.{name}.backend")
+            except ModuleNotFoundError as e:
+                if e.name != f"symnb.kernels.{name}.backend":
+                    raise
+                importlib.import_module(f"symnb.kernels.{name}")
         except Exception as e:
             raise UsageError(f"--backend {name}: the {name} backend is not available here "
                              f"({type(e).__name__}: {e}); use --backend cpp or --backend numpy") from None
