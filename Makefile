@@ -5,11 +5,24 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: env test lab bench clean
+.PHONY: env system test lab bench clean
+
+# System packages, installed with apt-get when running as root and missing: g++ (the C++
+# backend), python3-venv (the virtual environment), chromium (the browser test drives it).
+# Not root: install them yourself (README), or the browser test skips outside CI.
+system:
+	@missing=""; \
+	command -v g++ >/dev/null || missing="$$missing g++"; \
+	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "apt-get install -y$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then echo "note: missing system packages:$$missing"; fi
 
 env: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml | system
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -22,15 +35,17 @@ $(STAMP): pyproject.toml
 # first run already is that run.
 PORTABLE_TESTS := tests/kernels/cpp/test_cpp_ops.py tests/kernels/cpp/test_cpp_random_graphs.py tests/core/test_random.py
 
-test: env
+test: env system
 	$(PY) -m pytest -q -n 2 tests
 	@if grep -qw avx512f /proc/cpuinfo; then \
 	  echo "AVX-512 here: the C++ tests again with SYMNB_CXXFLAGS=-mno-avx512f"; \
 	  SYMNB_CXXFLAGS=-mno-avx512f $(PY) -m pytest -q -n 2 $(PORTABLE_TESTS); fi
 
-lab: env
+# The tour opens first; ipywidgets' JupyterLab extension comes with the pip install.
+lab: env system
 	@echo "Starting JupyterLab on notebooks/ — open the http://127.0.0.1:8888/lab?token=... URL printed below"
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=8888 --no-browser $(ROOT_FLAG)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=8888 --no-browser $(ROOT_FLAG) \
+		--LabApp.default_url=/lab/tree/00_tour.ipynb
 
 # The peers are an optional extra; BENCH_ARGS=--quick (or --only A,B ...) passes options on.
 BENCH_STAMP := $(VENV)/.bench-stamp

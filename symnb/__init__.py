@@ -20,5 +20,12 @@ from .core.rewrite import rewrite  # noqa: F401
 from .core.types import TensorType  # noqa: F401
 from .function import Function, codegen, function, nodes  # noqa: F401
 from . import tensor  # noqa: F401
+from . import viz  # noqa: F401  (also gives Function, sn.rewrite's result and f.source their notebook displays)
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext symnb`: registers the %%symbolic cell magic."""
+    from .magics import load_ipython_extension as load
+    load(ipython)

@@ -11,14 +11,17 @@ array and no shared variable's storage aliases an input, another output or anoth
 """
 from __future__ import annotations
 
+import time
 import warnings
 from collections import OrderedDict
+from typing import NamedTuple
 
 from .core.graph import Apply, Constant, SharedVariable, Variable, as_variable, graph_inputs, rebuild, replace, toposort
 from .core.ops.loop import MapRange
 from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
-from .kernels.base import BACKENDS, FunctionGraph, get_backend
+from .kernels import cache as _cache
+from .kernels.base import BACKENDS, FunctionGraph, Source, get_backend
 
 # None: C++ when this machine can compile, else the reference backend (with one warning).
 DEFAULT_BACKEND = None
@@ -125,14 +128,22 @@ def prepare(outputs, updates=(), givens=None):
     return outputs, pairs
 
 
-def compile_graph(backend_name, leaves, n_user_inputs, outputs, targets, rewrite=True, compile=True):
+class Compiled(NamedTuple):
+    fgraph: FunctionGraph
+    program: object            # the backend's Program; None with compile=False
+    rewritten: object          # the rewrite's result (history); None without rewriting or on a memo hit
+    rewrite_later: object      # on a memo hit: (outputs, passes) to rewrite if the history is asked for
+    memo_hit: bool
+
+
+def compile_graph(backend_name, leaves, n_user_inputs, outputs, targets, rewrite=True, compile=True) -> Compiled:
     """Stages 2-5 for a prepared graph: rewrite -> in-place marking -> schedule (in
     FunctionGraph) -> backend compile. `outputs` are the user's outputs then the new values
     of the shared variables `targets`; leaves are the user inputs then the shared variables.
 
-    Returns (fgraph, program, rewritten, rewrite_later). An identical graph compiled before in
-    this process (the memo) is neither rewritten nor rendered again: then `rewritten` is
-    None and `rewrite_later` holds what to rewrite if the history is asked for.
+    An identical graph compiled before in this process (the memo) is neither rewritten nor
+    rendered again: then `rewritten` is None and `rewrite_later` holds what to rewrite if
+    the history is asked for.
     compile=False stops at the scheduled graph (sn.codegen renders it without compiling).
     """
     n_out = len(outputs) - len(targets)
@@ -142,7 +153,7 @@ def compile_graph(backend_name, leaves, n_user_inputs, outputs, targets, rewrite
     if hit is not None:
         _MEMO.move_to_end(key)
         fgraph = hit.instantiate(leaves)
-        return fgraph, hit.program(backend_name, fgraph), None, (outputs, rewrite) if rewrite else None
+        return Compiled(fgraph, hit.program(backend_name, fgraph), None, (outputs, rewrite) if rewrite else None, True)
     rewritten = None
     if rewrite:
         rewritten = rewrite_graph(outputs, passes=None if rewrite is True else rewrite)
@@ -156,7 +167,7 @@ def compile_graph(backend_name, leaves, n_user_inputs, outputs, targets, rewrite
         _remember(key, entry)
     elif compile:
         program = get_backend(backend_name).compile(fgraph)
-    return fgraph, program, rewritten, None
+    return Compiled(fgraph, program, rewritten, None, False)
 
 
 class Function:
@@ -177,10 +188,18 @@ class Function:
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
         self.backend = get_backend(_backend_name(backend))
         self.backend_name = self.backend.name
-        self.fgraph, self.program, self._rewritten, self._rewrite_later = compile_graph(
-            self.backend_name, self.inputs + self.shared, len(self.inputs), outputs + [v for _, v in pairs],
-            [k for k, _ in pairs], rewrite, compile)
+        started, answered = time.perf_counter(), _cache.answers.copy()
+        built = compile_graph(self.backend_name, self.inputs + self.shared, len(self.inputs),
+                              outputs + [v for _, v in pairs], [k for k, _ in pairs], rewrite, compile)
+        self.fgraph, self.program, self._rewritten, self._rewrite_later = built[:4]
         self.outputs = self.fgraph.outputs[:len(outputs)]
+        # What the display reports: seconds spent here, and how the compile was answered:
+        # "memo" (same graph compiled in this process), else the costliest answer of the
+        # module cache ("built", "disk", "memory"), None when nothing was compiled.
+        self.build_seconds = time.perf_counter() - started
+        asked = _cache.answers - answered
+        self.cache_answer = "memo" if built.memo_hit else next(
+            (a for a in ("built", "disk", "memory") if asked[a]), None)
         # A program may offer a call that checks, computes and stores updates in one go; it
         # raises `_retry` when the arguments need TensorType.filter's conversions first.
         self._fast, self._retry = self.program.fast_path(self) if self.program is not None else (None, None)
@@ -224,7 +243,9 @@ class Function:
 
     @property
     def source(self) -> str:
-        return self.program.source
+        text = Source(self.program.source)
+        text.language = {"cuda": "cuda", "numpy": "python"}.get(self.backend_name, "cpp")
+        return text
 
     def _arguments(self, args, kwargs):
         """One value per input, from positional values and keywords naming inputs."""

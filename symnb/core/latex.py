@@ -12,19 +12,17 @@ import re
 import numpy as np
 
 from .latex_terms import TermBuilder, is_num, postorder
+from .ops.elemwise import SCALAR_OPS
 from .printing import expand_fused, graph_outputs, index_parts, update_labels
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
          "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma",
          "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
-FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "sinh": r"\sinh",
-         "cosh": r"\cosh", "tanh": r"\tanh", "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan",
-         "sigmoid": r"\sigma", "log2": r"\log_{2}", "log10": r"\log_{10}", "maximum": r"\max",
-         "minimum": r"\min", "softmax": r"\mathrm{softmax}"}
+# Function names and relation symbols come from the op table (elemwise.ScalarOp.tex), read
+# when typesetting; these are the names of the non-scalar operations the terms use.
+OTHER_FUNCS = {"softmax": r"\mathrm{softmax}"}
 WRAPS = {"sqrt": (r"\sqrt{", "}"), "abs": (r"\left|", r"\right|"), "floor": (r"\left\lfloor ", r"\right\rfloor"),
          "ceil": (r"\left\lceil ", r"\right\rceil")}
-SYMBOLS = {"eq": "=", "neq": r"\neq", "lt": "<", "le": r"\leq", "gt": ">", "ge": r"\geq",
-           "and_": r"\land", "or_": r"\lor", "xor": r"\oplus"}
 BIG = {"sum": r"\sum", "prod": r"\prod", "max": r"\max", "min": r"\min"}
 # Binding strength, loosest first: a < b \land c, a + b, \sum x, -x, a b, \frac, x^{2}.
 LOGIC, REL, ADD, REDUCE, NEG, MUL, FRAC, POW, ATOM = 0, 1, 10, 12, 15, 20, 30, 40, 100
@@ -122,12 +120,12 @@ class _Tex:
             exp = r"\top" if h == "T" else self.arg(a[1])
             return f"{self.sub(a[0], POW, strict=True)}^{{{exp}}}", POW
         if h == "fn":
-            return f"{FUNCS.get(t.attr) or self.opname(t.attr)}\\left({', '.join(map(self.arg, a))}\\right)", ATOM
+            return f"{self.fname(t.attr)}\\left({', '.join(map(self.arg, a))}\\right)", ATOM
         if h == "wrap":
             return WRAPS[t.attr][0] + self.arg(a[0]) + WRAPS[t.attr][1], ATOM
         if h in ("rel", "logic"):
             prec = REL if h == "rel" else LOGIC
-            return f"{self.sub(a[0], prec, h == 'rel')} {SYMBOLS[t.attr]} {self.sub(a[1], prec, True)}", prec
+            return f"{self.sub(a[0], prec, h == 'rel')} {SCALAR_OPS[t.attr].tex} {self.sub(a[1], prec, True)}", prec
         if h == "not":
             return r"\lnot " + self.sub(a[0], ATOM), NEG
         if h == "mod":
@@ -157,8 +155,13 @@ class _Tex:
         if h == "pick":
             return rf"{self.sub(a[0], ATOM)}_{{[{t.attr}]}}", ATOM
         name, sub = t.attr                      # "call": a named function, optionally subscripted
-        name = FUNCS.get(name) or self.opname(name)
+        name = self.fname(name)
         return rf"{name}{f'_{{{sub}}}' if sub else ''}\left({', '.join(map(self.arg, a))}\right)", ATOM
+
+    def fname(self, name) -> str:
+        """A function's name: the op table's LaTeX for it, else upright text."""
+        spec = SCALAR_OPS.get(name)
+        return (spec.tex if spec is not None else OTHER_FUNCS.get(name)) or self.opname(name)
 
     @staticmethod
     def opname(name) -> str:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import Constant, Variable, toposort
-from .ops import (Alloc, Arange, DimShuffle, Dot, Elemwise, IncSubtensor, LogSoftmax, MakeVector, Reduce,
-                  Shape, Softmax, Subtensor)
+from .ops import (Alloc, Arange, DimShuffle, Dot, Elemwise, IncSubtensor, LogSoftmax, LogSoftmaxGrad, MakeVector,
+                  Reduce, Shape, Softmax, Subtensor)
 from .ops.blas import Gemm, Gemv
+from .ops.elemwise import AND, CMP, OR, SCALAR_OPS, XOR
 from .random import RandomDraw
 
-# Scalar ops that change nothing a reader cares about (dtype, gradient stopping).
-TRANSPARENT = {"cast", "identity", "zero_grad"}
-RELATIONS = {"eq", "neq", "lt", "le", "gt", "ge"}
-LOGIC = {"and_", "or_", "xor"}
-WRAPPED = {"sqrt", "abs", "floor", "ceil"}
+# From the op table (elemwise.ScalarOp): scalar ops that change nothing a reader cares about
+# (dtype, gradient stopping), relations, logic, and functions written around their argument.
+TRANSPARENT = {"cast"} | {n for n, s in SCALAR_OPS.items() if s.tex_form == "same"}
+RELATIONS = {n for n, s in SCALAR_OPS.items() if s.prec == CMP}
+LOGIC = {n for n, s in SCALAR_OPS.items() if s.prec in (AND, OR, XOR)}
+WRAPPED = {n for n, s in SCALAR_OPS.items() if s.tex_form == "wrap"}
 SAME_SHAPE = (Softmax, LogSoftmax)     # non-elementwise ops whose output has their input's shape
 
 
@@ -84,10 +86,36 @@ class TermBuilder:
         total = sum(t.attr for t in flat if is_num(t))
         if total != 0:      # the folded number goes where the first one was: 1 - x stays 1 - x
             first = next(i for i, t in enumerate(flat) if is_num(t))
-            rest.insert(sum(1 for t in flat[:first] if not is_num(t)), self.num(total))
+            at = sum(1 for t in flat[:first] if not is_num(t))
+            if total > 0 and rest and all(t.head == "neg" for t in rest[:at]):
+                at = 0      # -1/t + 1 reads 1 - 1/t
+            rest.insert(at, self.num(total))
         if not rest:
             return self.num(total)
-        return rest[0] if len(rest) == 1 else self.make("add", rest)
+        if len(rest) == 1:
+            return rest[0]
+        return (self.common_denominator(rest) if total == 0 else None) or self.make("add", rest)
+
+    def common_denominator(self, terms) -> Term | None:
+        """a / (n c) - b / n = (a / c - b) / n: a factor every term divides by is written once
+        (a mean's gradient divides each term by the number of rows)."""
+        parts = []
+        for t in terms:
+            sign, body = (-1, t.args[0]) if t.head == "neg" else (1, t)
+            if body.head != "div":
+                return None
+            den = body.args[1]
+            parts.append((sign, body.args[0], list(den.args) if den.head == "mul" else [den]))
+        common = [f for f in parts[0][2] if not is_num(f) and all(any(f is g for g in p[2]) for p in parts[1:])]
+        if not common:
+            return None
+        out = []
+        for sign, num, factors in parts:
+            rest = [f for f in factors if not any(f is c for c in common)]
+            term = self.div(num, self.mul(*rest)) if rest else num
+            out.append(self.neg(term) if sign < 0 else term)
+        out.sort(key=lambda t: t.head == "neg")       # (b - a) / n rather than (-a + b) / n
+        return self.div(self.add(*out), self.mul(*common))
 
     def mul(self, *ts) -> Term:
         coef, rest = 1, []
@@ -184,6 +212,13 @@ class TermBuilder:
                 x = ins[0]
             elif isinstance(op, Dot):
                 x, k = (ins[0], k) if k < ins[0].ndim - 1 else (ins[1], k - ins[0].ndim + 2)
+            elif isinstance(op, Subtensor) and op.idx and all(e == "a" for e in op.idx) and k < ins[1].ndim:
+                x = ins[1]          # x[a, b]: its lengths are the index arrays' (the rows of x[arange(n), t] are t's)
+            elif isinstance(op, Arange):
+                start, stop, step = (self.term(i) for i in ins)
+                if is_num(start, 0) and is_num(step, 1):
+                    return stop                 # arange(n) has n entries
+                break
             else:
                 break
         n = x.type.shape[k]
@@ -204,6 +239,10 @@ class TermBuilder:
                 return args[0].args[0] if args[0].head == "T" else self.make("T", args)
             return self.make("call", args, ("transpose", str(op.order)))
         if isinstance(op, Reduce):
+            if op.kind == "sum" and op.axis == (ins[0].ndim - 1,) and ins[0].ndim == 2:
+                rows = self.without_onehot(args[0])
+                if rows is not None:            # each one-hot row sums to 1
+                    return rows
             t = self.make("reduce", args, (op.kind, op.axis, len(op.axis) == ins[0].ndim))
             self.counts[id(t)] = self.mul(*[self.length(ins[0], a) for a in op.axis])
             return t
@@ -212,8 +251,11 @@ class TermBuilder:
                 return self.length(ins[0].owner.inputs[0], op.idx[0])
             return self.make("index", (args[0], *self.index_args(op.idx, ins[1:], args[1:])), op.idx)
         if isinstance(op, IncSubtensor):
-            return self.make("inc", (args[0], args[1], *self.index_args(op.idx, ins[2:], args[2:])),
-                             (op.set_, op.idx))
+            where = self.index_args(op.idx, ins[2:], args[2:])
+            if is_num(args[0], 0) and len(op.idx) == 2 and where[0].head == "name" and where[0].attr == "i" \
+                    and where[1].head == "index":       # zeros with v at (i, t_i): v times t's one-hot rows
+                return self.mul(args[1], self.make("call", (where[1].args[0],), ("onehot", None)))
+            return self.make("inc", (args[0], args[1], *where), (op.set_, op.idx))
         if isinstance(op, Shape):
             return self.make("call", args, ("shape", None))
         if isinstance(op, Dot):
@@ -221,6 +263,14 @@ class TermBuilder:
         if isinstance(op, (Gemm, Gemv)):                # beta C + alpha A B
             c, alpha, a, b, beta = args
             return self.add(self.mul(beta, c), self.mul(alpha, self.make("dot", (a, b), (2, ins[3].ndim))))
+        if isinstance(op, LogSoftmaxGrad):             # g - softmax(x) (g's sums along the axis)
+            g, lsm = args
+            soft = lsm.args[0] if lsm.head == "fn" and lsm.attr == "log" else self.make("fn", (lsm,), "exp")
+            axis = op.axis % ins[0].ndim
+            rows = self.without_onehot(g) if (ins[0].ndim, axis) == (2, 1) else None
+            if rows is None:
+                rows = self.make("reduce", (g,), ("sum", (axis,), ins[0].ndim == 1))
+            return self.add(g, self.neg(self.mul(soft, rows)))
         if isinstance(op, (Softmax, LogSoftmax)):
             sm = self.make("call", args, ("softmax", None))
             return sm if isinstance(op, Softmax) else self.make("fn", (sm,), "log")
@@ -230,6 +280,22 @@ class TermBuilder:
             return self.make("call", args[2:] if v.index else args[:1], (op.dist if v.index else "next", None))
         call = self.make("call", args, (op.name.split("{")[0], None))
         return self.make("pick", (call,), v.index) if len(v.owner.outputs) > 1 else call
+
+    def without_onehot(self, t) -> Term | None:
+        """t with its one-hot factor replaced by 1 (the sum of each of its rows), else None."""
+        if t.head == "call" and t.attr == ("onehot", None):
+            return self.num(1)
+        if t.head == "neg":
+            inner = self.without_onehot(t.args[0])
+            return None if inner is None else self.neg(inner)
+        if t.head == "div":
+            inner = self.without_onehot(t.args[0])
+            return None if inner is None else self.div(inner, t.args[1])
+        if t.head == "mul":
+            hot = [k for k, f in enumerate(t.args) if f.head == "call" and f.attr == ("onehot", None)]
+            if len(hot) == 1:
+                return self.mul(*[self.num(1) if k == hot[0] else f for k, f in enumerate(t.args)])
+        return None
 
     def index_args(self, idx, ins, args) -> list[Term]:
         """x[arange(len(x)), t] picks one entry per row: show it as x_{i, t_i}."""
@@ -244,6 +310,8 @@ class TermBuilder:
         if s in TRANSPARENT:
             return args[0]
         one = self.num(1)
+        if s == "exp" and args[0].head == "fn" and args[0].attr == "log":
+            return args[0].args[0]                      # exp(log_softmax(z)) reads softmax(z)
         rules = {"add": lambda: self.add(*args), "sub": lambda: self.add(args[0], self.neg(args[1])),
                  "mul": lambda: self.mul(*self.outer_or_args(ins, args)),
                  "neg": lambda: self.neg(args[0]), "true_div": lambda: self.div(*args),

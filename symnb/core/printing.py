@@ -11,17 +11,9 @@ import sys
 from .graph import Constant, Variable, as_variable, rebuild, replace, toposort
 from .ops import (Alloc, DimShuffle, Elemwise, Fused, IncSubtensor, Join, MakeVector, Reduce, Reshape,
                   Shape, Softmax, LogSoftmax, Subtensor)
+# Symbols and precedence come from the op table (elemwise.ScalarOp), as for latex and drawings.
+from .ops.elemwise import ATOM, UNARY
 
-# Python's own precedence levels, so pp's output reads (and parses) as Python would.
-CMP, OR, XOR, AND, ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 10, 20, 30, 40, 100
-# scalar op -> (symbol, precedence, associativity); None: comparisons chain, never group.
-INFIX = {"add": ("+", ADD, "left"), "sub": ("-", ADD, "left"), "mul": ("*", MUL, "left"),
-         "true_div": ("/", MUL, "left"), "int_div": ("//", MUL, "left"), "mod": ("%", MUL, "left"),
-         "pow": ("**", POW, "right"), "lt": ("<", CMP, None), "le": ("<=", CMP, None),
-         "gt": (">", CMP, None), "ge": (">=", CMP, None), "eq": ("==", CMP, None),
-         "neq": ("!=", CMP, None), "and_": ("&", AND, "left"), "xor": ("^", XOR, "left"),
-         "or_": ("|", OR, "left")}
-PREFIX = {"neg": "-", "invert": "~"}
 INLINE_SIZE = 6     # constants with at most this many elements are printed in full
 
 
@@ -90,7 +82,7 @@ def _is_trivial(v: Variable) -> bool:
         return False
     op = node.op
     return isinstance(op, (Alloc, DimShuffle, Shape, Subtensor)) or \
-        (isinstance(op, Elemwise) and (op.scalar in PREFIX or op.scalar == "cast"))
+        (isinstance(op, Elemwise) and (op.spec.prec == UNARY or op.scalar == "cast"))
 
 
 class _Printer:
@@ -175,14 +167,15 @@ class _Printer:
         return (text + f"[{v.index}]" if len(node.outputs) > 1 else text), ATOM
 
     def elemwise(self, op, ins) -> tuple[str, int]:
-        if op.scalar in INFIX and len(ins) >= 2:
-            sym, prec, assoc = INFIX[op.scalar]
+        spec = op.spec
+        if spec.symbol and len(ins) >= 2:
+            sym, prec, assoc = spec.symbol, spec.prec, spec.assoc
             # Left-associative: a - b - c needs no parentheses, a - (b - c) does; ** the reverse.
             parts = [self.sub(ins[0], prec, strict=assoc != "left")]
             parts += [self.sub(i, prec, strict=assoc != "right") for i in ins[1:]]
             return f" {sym} ".join(parts), prec
-        if op.scalar in PREFIX:
-            return PREFIX[op.scalar] + self.sub(ins[0], UNARY, strict=True), UNARY
+        if spec.symbol and spec.prec == UNARY:
+            return spec.symbol + self.sub(ins[0], UNARY, strict=True), UNARY
         if op.scalar == "cast":
             return f"cast({self.arg(ins[0])}, {op.params[0]})", ATOM
         return f"{op.scalar}({', '.join(map(self.arg, ins))})", ATOM
@@ -289,12 +282,20 @@ class _Tree:
                 self.walk(o, " ← ", "   ", labels)
 
 
+class PrintedTree(str):
+    """dprint's text once it has been printed: a str, that a notebook does not show again
+    as the cell's value (it would repeat the tree as one escaped string)."""
+
+    def _ipython_display_(self):
+        pass
+
+
 def dprint(obj, file=None, print_type=True, depth=-1) -> str:
     """PyTensor-style debug tree: op, [id X], type; a repeated subtree is shown once.
 
     `obj` is a variable, a list of them or a compiled function (its rewritten outputs,
     then its updates). Prints to `file` (stdout by default) unless file="str"; returns
-    the text either way.
+    the text either way (once printed, as a PrintedTree: Jupyter does not show it twice).
     """
     outputs = graph_outputs(obj)
     notes = update_labels(obj, len(outputs), lambda var: f" (update of {var.name or var.type})")
@@ -303,9 +304,10 @@ def dprint(obj, file=None, print_type=True, depth=-1) -> str:
         tree.walk(o, note=note)
     tree.inner_graphs()
     text = tree.buf.getvalue()
-    if file != "str":
-        (file or sys.stdout).write(text)
-    return text
+    if file == "str":
+        return text
+    (file or sys.stdout).write(text)
+    return PrintedTree(text)
 
 
 def latex(obj) -> str:

@@ -28,6 +28,13 @@ class FunctionGraph:
         self.nodes = schedule(self.outputs)
 
 
+class Source(str):
+    """Generated source text (Function.source): a str to print or search; in Jupyter it shows
+    highlighted (symnb.viz gives this class its display, as the layer above)."""
+
+    language = "cpp"
+
+
 class Program:
     """A compiled function body: call(list of input arrays) -> list of output arrays.
 

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -28,6 +29,9 @@ STALE_SECONDS = 3600.0
 
 # (cache root, key) -> loaded object: a repeated compile in one process costs a dict lookup.
 _memory: dict[tuple[str, str], Any] = {}
+# How get_or_build calls were answered in this process, by answer: "memory", "disk",
+# "built" (a Function's display compares counts before and after its compile).
+answers: Counter = Counter()
 
 
 class CacheError(RuntimeError):
@@ -198,6 +202,7 @@ def get_or_build(key: str, build: Callable[[Path], dict], load: Callable[[Path, 
     root = cache_dir()
     mkey = (str(root), key)
     if not force and mkey in _memory:
+        answers["memory"] += 1
         return _memory[mkey]
     ensure_root(root)
     entry = entry_path(key, root)
@@ -210,6 +215,7 @@ def get_or_build(key: str, build: Callable[[Path], dict], load: Callable[[Path, 
                 if not _discard(entry, root):
                     # We cannot move it (e.g. a root-owned shard): build privately, uncached.
                     obj = _build_private(key, root, build, load, verbose)
+                    answers["built"] += 1
                     _memory[mkey] = obj
                     return obj
             else:
@@ -217,6 +223,7 @@ def get_or_build(key: str, build: Callable[[Path], dict], load: Callable[[Path, 
                     obj = load(entry, _verify(entry))
                     if verbose:
                         print(f"symnb: loaded {entry}")
+                    answers["disk"] += 1
                     _memory[mkey] = obj
                     return obj
                 except Exception as e:  # corrupt, truncated, missing or unloadable
@@ -238,6 +245,7 @@ def get_or_build(key: str, build: Callable[[Path], dict], load: Callable[[Path, 
             raise
         if verbose:
             print(f"symnb: built and loaded {entry}")
+        answers["built"] += 1
     _memory[mkey] = obj
     return obj
 

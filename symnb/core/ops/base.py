@@ -41,6 +41,11 @@ class Op:
     def name(self) -> str:
         return type(self).__name__.lower()
 
+    @property
+    def label(self) -> str:
+        """How drawings name the op (the display table: see elemwise.ScalarOp for symbols)."""
+        return self.name
+
     def infer(self, *inputs: Variable) -> list:
         """Output TensorTypes for these inputs; raise TypeError/ValueError if invalid."""
         raise NotImplementedError

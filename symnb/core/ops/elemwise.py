@@ -26,14 +26,26 @@ def _special(name):
     return call
 
 
+# Python's own precedence levels (loosest first), so pp's output reads and parses as Python.
+CMP, OR, XOR, AND, ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 10, 20, 30, 40, 100
+
+
 @dataclass(frozen=True)
 class ScalarOp:
+    """A scalar operation: its NumPy implementation, its gradient rule, and its display facts
+    (what pp, latex and the graph drawings read: one table for all of them)."""
+
     nin: int
     impl: Callable
     # grad(inputs, output, g) -> list of input gradients (None: no gradient); None: zero grad.
     grad: Callable | None
-    symbol: str = ""      # infix symbol for printing, '' for function-call syntax
+    symbol: str = ""      # infix (or, with one input, prefix) symbol; '' for function-call syntax
     integer_safe: bool = True
+    prec: int = ATOM      # the symbol's precedence (Python's levels above)
+    assoc: str | None = "left"    # "left", "right", None: comparisons chain, never group
+    tex: str = ""         # LaTeX for the function name or relation symbol ('' : \operatorname{name})
+    # How LaTeX writes it: "fn" f(x), "wrap" \sqrt{x} |x|, "same": as its input (casts, identity).
+    tex_form: str = "fn"
 
 
 def _int_div_check(fn):
@@ -68,65 +80,67 @@ def _zero_grads(inputs, z, g):
 # name -> ScalarOp. Gradient rules are written with the functions below (x, y inputs,
 # z output, g output gradient), right next to the forward rule.
 SCALAR_OPS: dict[str, ScalarOp] = {
-    "add": ScalarOp(-1, _variadic(np.add), lambda xs, z, g: [g] * len(xs), "+"),
+    "add": ScalarOp(-1, _variadic(np.add), lambda xs, z, g: [g] * len(xs), "+", prec=ADD),
     "mul": ScalarOp(-1, _variadic(np.multiply),
-                    lambda xs, z, g: [mul(g, *[y for j, y in enumerate(xs) if j != i]) for i in range(len(xs))], "*"),
-    "sub": ScalarOp(2, np.subtract, lambda xs, z, g: [g, neg(g)], "-"),
-    "true_div": ScalarOp(2, np.true_divide, lambda xs, z, g: [g / xs[1], neg(g) * xs[0] / sqr(xs[1])], "/"),
-    "int_div": ScalarOp(2, _int_div_check(np.floor_divide), _zero_grads, "//"),
-    "mod": ScalarOp(2, _int_div_check(np.remainder), lambda xs, z, g: [g, neg(g) * floor(xs[0] / xs[1])], "%"),
+                    lambda xs, z, g: [mul(g, *[y for j, y in enumerate(xs) if j != i]) for i in range(len(xs))],
+                    "*", prec=MUL),
+    "sub": ScalarOp(2, np.subtract, lambda xs, z, g: [g, neg(g)], "-", prec=ADD),
+    "true_div": ScalarOp(2, np.true_divide, lambda xs, z, g: [g / xs[1], neg(g) * xs[0] / sqr(xs[1])], "/", prec=MUL),
+    "int_div": ScalarOp(2, _int_div_check(np.floor_divide), _zero_grads, "//", prec=MUL),
+    "mod": ScalarOp(2, _int_div_check(np.remainder), lambda xs, z, g: [g, neg(g) * floor(xs[0] / xs[1])], "%", prec=MUL),
     "pow": ScalarOp(2, np.power, lambda xs, z, g: [
         g * xs[1] * pow(xs[0], xs[1] - 1),
-        g * z * log(switch(eq(xs[0], 0), 1, xs[0])) if is_float(xs[1].dtype) else None], "**"),
-    "neg": ScalarOp(1, np.negative, lambda xs, z, g: [neg(g)], "-"),
-    "abs": ScalarOp(1, np.abs, lambda xs, z, g: [g * sign(xs[0])]),
+        g * z * log(switch(eq(xs[0], 0), 1, xs[0])) if is_float(xs[1].dtype) else None],
+        "**", prec=POW, assoc="right"),
+    "neg": ScalarOp(1, np.negative, lambda xs, z, g: [neg(g)], "-", prec=UNARY),
+    "abs": ScalarOp(1, np.abs, lambda xs, z, g: [g * sign(xs[0])], tex_form="wrap"),
     "sign": ScalarOp(1, np.sign, _zero_grads),
-    "exp": ScalarOp(1, np.exp, lambda xs, z, g: [g * z]),
+    "exp": ScalarOp(1, np.exp, lambda xs, z, g: [g * z], tex=r"\exp"),
     "exp2": ScalarOp(1, np.exp2, lambda xs, z, g: [g * z * np.log(2.0)]),
     "expm1": ScalarOp(1, np.expm1, lambda xs, z, g: [g * (z + 1)]),
-    "log": ScalarOp(1, np.log, lambda xs, z, g: [g / xs[0]]),
-    "log2": ScalarOp(1, np.log2, lambda xs, z, g: [g / (xs[0] * np.log(2.0))]),
-    "log10": ScalarOp(1, np.log10, lambda xs, z, g: [g / (xs[0] * np.log(10.0))]),
+    "log": ScalarOp(1, np.log, lambda xs, z, g: [g / xs[0]], tex=r"\log"),
+    "log2": ScalarOp(1, np.log2, lambda xs, z, g: [g / (xs[0] * np.log(2.0))], tex=r"\log_{2}"),
+    "log10": ScalarOp(1, np.log10, lambda xs, z, g: [g / (xs[0] * np.log(10.0))], tex=r"\log_{10}"),
     "log1p": ScalarOp(1, np.log1p, lambda xs, z, g: [g / (xs[0] + 1)]),
-    "sqrt": ScalarOp(1, np.sqrt, lambda xs, z, g: [g * 0.5 / z]),
+    "sqrt": ScalarOp(1, np.sqrt, lambda xs, z, g: [g * 0.5 / z], tex_form="wrap"),
     "sqr": ScalarOp(1, np.square, lambda xs, z, g: [g * 2 * xs[0]]),
     "reciprocal": ScalarOp(1, np.reciprocal, lambda xs, z, g: [neg(g) * sqr(z)]),
-    "sin": ScalarOp(1, np.sin, lambda xs, z, g: [g * cos(xs[0])]),
-    "cos": ScalarOp(1, np.cos, lambda xs, z, g: [neg(g) * sin(xs[0])]),
-    "tan": ScalarOp(1, np.tan, lambda xs, z, g: [g * (1 + sqr(z))]),
-    "arcsin": ScalarOp(1, np.arcsin, lambda xs, z, g: [g / sqrt(1 - sqr(xs[0]))]),
-    "arccos": ScalarOp(1, np.arccos, lambda xs, z, g: [neg(g) / sqrt(1 - sqr(xs[0]))]),
-    "arctan": ScalarOp(1, np.arctan, lambda xs, z, g: [g / (1 + sqr(xs[0]))]),
-    "sinh": ScalarOp(1, np.sinh, lambda xs, z, g: [g * cosh(xs[0])]),
-    "cosh": ScalarOp(1, np.cosh, lambda xs, z, g: [g * sinh(xs[0])]),
-    "tanh": ScalarOp(1, np.tanh, lambda xs, z, g: [g * (1 - sqr(z))]),
+    "sin": ScalarOp(1, np.sin, lambda xs, z, g: [g * cos(xs[0])], tex=r"\sin"),
+    "cos": ScalarOp(1, np.cos, lambda xs, z, g: [neg(g) * sin(xs[0])], tex=r"\cos"),
+    "tan": ScalarOp(1, np.tan, lambda xs, z, g: [g * (1 + sqr(z))], tex=r"\tan"),
+    "arcsin": ScalarOp(1, np.arcsin, lambda xs, z, g: [g / sqrt(1 - sqr(xs[0]))], tex=r"\arcsin"),
+    "arccos": ScalarOp(1, np.arccos, lambda xs, z, g: [neg(g) / sqrt(1 - sqr(xs[0]))], tex=r"\arccos"),
+    "arctan": ScalarOp(1, np.arctan, lambda xs, z, g: [g / (1 + sqr(xs[0]))], tex=r"\arctan"),
+    "sinh": ScalarOp(1, np.sinh, lambda xs, z, g: [g * cosh(xs[0])], tex=r"\sinh"),
+    "cosh": ScalarOp(1, np.cosh, lambda xs, z, g: [g * sinh(xs[0])], tex=r"\cosh"),
+    "tanh": ScalarOp(1, np.tanh, lambda xs, z, g: [g * (1 - sqr(z))], tex=r"\tanh"),
     "arcsinh": ScalarOp(1, np.arcsinh, lambda xs, z, g: [g / sqrt(sqr(xs[0]) + 1)]),
     "arccosh": ScalarOp(1, np.arccosh, lambda xs, z, g: [g / sqrt(sqr(xs[0]) - 1)]),
     "arctanh": ScalarOp(1, np.arctanh, lambda xs, z, g: [g / (1 - sqr(xs[0]))]),
-    "sigmoid": ScalarOp(1, _special("expit"), lambda xs, z, g: [g * z * (1 - z)]),
+    "sigmoid": ScalarOp(1, _special("expit"), lambda xs, z, g: [g * z * (1 - z)], tex=r"\sigma"),
     # softplus(x) = log(1 + exp(x)) = logaddexp(0, x), computed without overflow.
     "softplus": ScalarOp(1, lambda x: np.logaddexp(0, x), lambda xs, z, g: [g * sigmoid(xs[0])]),
     "erf": ScalarOp(1, _special("erf"), lambda xs, z, g: [g * (2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
     "erfc": ScalarOp(1, _special("erfc"), lambda xs, z, g: [g * (-2 / np.sqrt(np.pi)) * exp(neg(sqr(xs[0])))]),
-    "floor": ScalarOp(1, np.floor, _zero_grads),
-    "ceil": ScalarOp(1, np.ceil, _zero_grads),
+    "floor": ScalarOp(1, np.floor, _zero_grads, tex_form="wrap"),
+    "ceil": ScalarOp(1, np.ceil, _zero_grads, tex_form="wrap"),
     "round": ScalarOp(1, np.round, _zero_grads),
-    "maximum": ScalarOp(2, np.maximum, lambda xs, z, g: [g * ge(xs[0], xs[1]), g * lt(xs[0], xs[1])]),
-    "minimum": ScalarOp(2, np.minimum, lambda xs, z, g: [g * le(xs[0], xs[1]), g * gt(xs[0], xs[1])]),
+    "maximum": ScalarOp(2, np.maximum, lambda xs, z, g: [g * ge(xs[0], xs[1]), g * lt(xs[0], xs[1])], tex=r"\max"),
+    "minimum": ScalarOp(2, np.minimum, lambda xs, z, g: [g * le(xs[0], xs[1]), g * gt(xs[0], xs[1])], tex=r"\min"),
     "switch": ScalarOp(3, _switch, lambda xs, z, g: [None, switch(xs[0], g, 0), switch(xs[0], 0, g)]),
-    "eq": ScalarOp(2, np.equal, _zero_grads, "=="),
-    "neq": ScalarOp(2, np.not_equal, _zero_grads, "!="),
-    "lt": ScalarOp(2, np.less, _zero_grads, "<"),
-    "le": ScalarOp(2, np.less_equal, _zero_grads, "<="),
-    "gt": ScalarOp(2, np.greater, _zero_grads, ">"),
-    "ge": ScalarOp(2, np.greater_equal, _zero_grads, ">="),
-    "and_": ScalarOp(2, np.bitwise_and, None, "&"),
-    "or_": ScalarOp(2, np.bitwise_or, None, "|"),
-    "xor": ScalarOp(2, np.bitwise_xor, None, "^"),
-    "invert": ScalarOp(1, np.invert, None, "~"),
-    "identity": ScalarOp(1, _identity, lambda xs, z, g: [g]),
+    "eq": ScalarOp(2, np.equal, _zero_grads, "==", prec=CMP, assoc=None, tex=r"="),
+    "neq": ScalarOp(2, np.not_equal, _zero_grads, "!=", prec=CMP, assoc=None, tex=r"\neq"),
+    "lt": ScalarOp(2, np.less, _zero_grads, "<", prec=CMP, assoc=None, tex=r"<"),
+    "le": ScalarOp(2, np.less_equal, _zero_grads, "<=", prec=CMP, assoc=None, tex=r"\leq"),
+    "gt": ScalarOp(2, np.greater, _zero_grads, ">", prec=CMP, assoc=None, tex=r">"),
+    "ge": ScalarOp(2, np.greater_equal, _zero_grads, ">=", prec=CMP, assoc=None, tex=r"\geq"),
+    "and_": ScalarOp(2, np.bitwise_and, None, "&", prec=AND, tex=r"\land"),
+    "or_": ScalarOp(2, np.bitwise_or, None, "|", prec=OR, tex=r"\lor"),
+    "xor": ScalarOp(2, np.bitwise_xor, None, "^", prec=XOR, tex=r"\oplus"),
+    "invert": ScalarOp(1, np.invert, None, "~", prec=UNARY, tex=r"\lnot"),
+    "identity": ScalarOp(1, _identity, lambda xs, z, g: [g], tex_form="same"),
     # Identity whose gradient is zero (stop_gradient / PyTensor's zero_grad).
-    "zero_grad": ScalarOp(1, _identity, _zero_grads),
+    "zero_grad": ScalarOp(1, _identity, _zero_grads, tex_form="same"),
 }
 
 
@@ -150,6 +164,12 @@ class Elemwise(Op):
     @property
     def name(self):
         return f"cast{{{self.params[0]}}}" if self.scalar == "cast" else self.scalar
+
+    @property
+    def label(self) -> str:
+        """Drawings write a binary operator by its symbol (+, *, <), anything else by name."""
+        spec = self.spec
+        return spec.symbol if spec.symbol and spec.nin != 1 else self.name
 
     @property
     def spec(self) -> ScalarOp:
@@ -196,7 +216,7 @@ class Elemwise(Op):
 
 
 # cast{dtype}: its impl needs the target dtype, so perform() special-cases it.
-_CAST = ScalarOp(1, None, lambda xs, z, g: [g])
+_CAST = ScalarOp(1, None, lambda xs, z, g: [g], tex_form="same")
 
 
 COMPARISONS = ("eq", "neq", "lt", "le", "gt", "ge")

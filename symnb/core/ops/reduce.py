@@ -55,6 +55,11 @@ class Reduce(Op):
     def name(self):
         return f"{self.kind}{{axis={list(self.axis)}{', keepdims' if self.keepdims else ''}}}"
 
+    @property
+    def label(self):
+        axes = ", ".join(map(str, self.axis))
+        return f"{self.kind} over axis {axes}" + (" (keepdims)" if self.keepdims else "") if axes else self.kind
+
     def infer(self, x):
         if B.any(a >= x.ndim for a in self.axis):
             raise ValueError(f"{self.kind}: axis {self.axis} out of bounds for {x.type}")

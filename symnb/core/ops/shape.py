@@ -228,6 +228,11 @@ class DimShuffle(Op):
     def name(self):
         return "dimshuffle{" + ",".join(map(str, self.order)) + "}"
 
+    @property
+    def label(self):
+        return "transpose" if self.order == tuple(reversed(range(len(self.order)))) and len(self.order) > 1 \
+            else self.name
+
     def infer(self, x):
         kept = [o for o in self.order if o != "x"]
         if sorted(kept) != sorted(set(kept)) or any(not (0 <= o < x.ndim) for o in kept):

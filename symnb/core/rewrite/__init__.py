@@ -32,6 +32,7 @@ class RewriteResult:
     history: list = field(default_factory=list)
     stats: list = field(default_factory=list)       # [{"pass", "nodes", "depth", "seconds"}]
     stages: list = field(default_factory=list)      # [(pass name, outputs after it)]
+    original: list = field(default_factory=list)    # the outputs as given, before any pass
 
     @property
     def output(self) -> Variable:
@@ -64,7 +65,7 @@ def rewrite(outputs, passes=None) -> RewriteResult:
     outs = [as_variable(o) for o in ([outputs] if single else outputs)]
     container = tuple if isinstance(outputs, tuple) else list
     passes = DEFAULT_PASSES if passes is None else [_named(p, DEFAULT_PASSES) for p in passes]
-    result = RewriteResult(outs)
+    result = RewriteResult(outs, original=list(outs))
     result.stats.append({"pass": "input", **graph_stats(outs), "seconds": 0.0})
     for name, run in passes:
         start = time.perf_counter()
