@@ -193,6 +193,8 @@ class Function:
                               outputs + [v for _, v in pairs], [k for k, _ in pairs], rewrite, compile)
         self.fgraph, self.program, self._rewritten, self._rewrite_later = built[:4]
         self.outputs = self.fgraph.outputs[:len(outputs)]
+        if self.program is not None:
+            _warn_python_nodes(self.backend_name, self.program.fallback_nodes)
         # What the display reports: seconds spent here, and how the compile was answered:
         # "memo" (same graph compiled in this process), else the costliest answer of the
         # module cache ("built", "disk", "memory"), None when nothing was compiled.
@@ -446,9 +448,47 @@ def codegen(inputs, outputs=None, updates=None, givens=None, backend=None, rewri
     return f.backend.source(f.fgraph)
 
 
-def nodes(outputs):
-    """Topologically sorted op nodes computing `outputs` (each with .op.name and .inputs)."""
+class PythonFallbackWarning(RuntimeWarning):
+    """An op of a compiled function has no code in its backend and runs its NumPy
+    reference implementation there (correct, but at Python speed)."""
+
+
+_warned_fallbacks: set = set()
+
+
+def _warn_python_nodes(backend_name, fallback_nodes):
+    """One warning per (backend, op) that runs in Python inside a compiled function."""
+    for node in fallback_nodes:
+        key = (backend_name, node.op.name)
+        if key in _warned_fallbacks:
+            continue
+        _warned_fallbacks.add(key)
+        where = f" (built at {node.trace})" if node.trace else ""
+        warnings.warn(f"symnb: {node.op} has no {backend_name} code, so it runs its NumPy reference "
+                      f"implementation inside the compiled function{where}; sn.nodes(f).in_python lists "
+                      "such nodes", PythonFallbackWarning, stacklevel=4)
+
+
+class Nodes(list):
+    """The op nodes a function runs, in order; `in_python`: those its backend runs through
+    their NumPy reference implementation (marked in the listing)."""
+
+    def __init__(self, nodes, in_python=()):
+        super().__init__(nodes)
+        self.in_python = list(in_python)
+
+    def __repr__(self):
+        slow = {id(n) for n in self.in_python}
+        return "\n".join(f"{k:3d}  {n}" + ("   <- runs in Python" if id(n) in slow else "")
+                         for k, n in enumerate(self)) or "(no nodes)"
+
+
+def nodes(outputs) -> Nodes:
+    """The op nodes computing `outputs` in the order they run (a Function: its scheduled,
+    rewritten graph, with the nodes that run in Python marked; each node has .op.name and
+    .inputs)."""
     if isinstance(outputs, Function):
-        outputs = outputs.fgraph.outputs
+        python = outputs.program.fallback_nodes if outputs.program is not None else ()
+        return Nodes(outputs.fgraph.nodes, python)
     outputs = [outputs] if isinstance(outputs, Variable) else list(outputs)
-    return toposort(outputs)
+    return Nodes(toposort(outputs))

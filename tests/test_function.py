@@ -224,3 +224,21 @@ def test_givens_reach_random_draws_and_their_state_updates(backend):
     rng2 = sn.RandomStream(seed=4)
     ref = sn.function([x], rng2.binomial(size=x.shape, n=1, p=0.5, dtype="float64") * x, backend="numpy")
     np.testing.assert_array_equal(first, ref(data.get_value()[2:4]))
+
+
+def test_python_fallback_inside_a_compiled_function_is_visible(monkeypatch):
+    import sys
+    monkeypatch.setattr(sys.modules["symnb.function"], "_warned_fallbacks", set())
+    x = st.dvector("x")
+    jac = sn.jacobian(st.tanh(x) * x.sum(), x)           # map_range has no C++ code
+    with pytest.warns(sn.PythonFallbackWarning, match="map_range.*no cpp code"):
+        f = sn.function([x], jac, backend="cpp")
+    listed = sn.nodes(f)
+    assert [n.op.name for n in listed.in_python] == ["map_range{1 outputs}"]
+    assert "map_range{1 outputs}, 2 inputs)   <- runs in Python" in repr(listed)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sn.PythonFallbackWarning)
+        sn.function([x], jac * 2, backend="cpp")          # once per op: no second warning
+    assert sn.nodes(sn.function([x], st.exp(x), backend="cpp")).in_python == []
+    np.testing.assert_allclose(f(np.ones(3)), sn.function([x], jac, backend="numpy")(np.ones(3)))

@@ -93,8 +93,21 @@ def destroyed(node):
 
 
 def schedule(outputs):
-    """Topological order in which each destroyer follows every other reader of its victim."""
-    nodes = toposort(outputs)
+    """The one node order every backend runs: topological, each destroyer after every other
+    reader of its victim, and the nodes that write over a shared variable and feed no other
+    node last, so that an error anywhere else leaves every shared variable as it was."""
+    return _writers_last(_destroyers_after_readers(toposort(outputs)))
+
+
+def _writers_last(nodes):
+    used = {id(i) for n in nodes for i in n.inputs}
+
+    def late(n):
+        return any(isinstance(v, SharedVariable) for v in destroyed(n)) and not any(id(o) in used for o in n.outputs)
+    return [n for n in nodes if not late(n)] + [n for n in nodes if late(n)]
+
+
+def _destroyers_after_readers(nodes):
     clients = _clients(nodes)
     extra: dict[int, list] = {}
     for n in nodes:

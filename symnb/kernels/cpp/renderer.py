@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.graph import Constant, SharedVariable
-from ...core.ops import DimShuffle, Reshape, Subtensor
 from . import render_array, render_conv, render_elemwise, render_math, render_vector
 from .scalar import CTYPE, NPY, SCALAR, scalar_code
 
@@ -42,20 +41,6 @@ def c_array(ctype: str, name: str, values) -> str:
 
 def shape_entries(var) -> list:
     return [-1 if s is None else s for s in var.type.shape]
-
-
-def last_writes_last(fgraph) -> list:
-    """fgraph's node order with the nodes that write over a shared variable and feed no
-    other node moved to the end: an error anywhere else then leaves every shared variable
-    as it was (their own checks all happen before they write)."""
-    used = {id(i) for n in fgraph.nodes for i in n.inputs}
-
-    def late(n):
-        dm = getattr(n.op, "destroy_map", None) or {}
-        return any(isinstance(n.inputs[j], SharedVariable) for j in dm.values()) and \
-            not any(id(o) in used for o in n.outputs)
-
-    return [n for n in fgraph.nodes if not late(n)] + [n for n in fgraph.nodes if late(n)]
 
 
 @dataclass
@@ -121,7 +106,7 @@ class Rendering:
             self.names[id(v)] = f"v[{k}]"
         self.const_loads = []
         self.bases = {}      # id(var) -> ids of the variables whose storage var may share
-        self.nodes = last_writes_last(fgraph)
+        self.nodes = fgraph.nodes     # schedule(): shared-variable writers that feed nothing come last
         self.order = {id(n): k for k, n in enumerate(self.nodes)}
         self.destroy_tokens = {}
         self.destroyed_shared = set()   # (graph input, graph output that must be its update)
@@ -149,7 +134,7 @@ class Rendering:
         ins = frozenset().union(*[self.base_ids(i) for i in node.inputs]) if node.inputs else frozenset()
         destroyed = {j for j in (getattr(node.op, "destroy_map", None) or {}).values()}
         for o in node.outputs:
-            if fallback or isinstance(node.op, (DimShuffle, Reshape, Subtensor)):
+            if fallback or node.op.view_of is not None:
                 self.bases[id(o)] = ins | {id(o)}
             else:
                 self.bases[id(o)] = frozenset({id(o)}).union(*[self.base_ids(node.inputs[j]) for j in destroyed])
