@@ -16,10 +16,10 @@ import numpy as np
 
 from ...core.graph import Constant, SharedVariable
 from ...core.ops import DimShuffle, Reshape, Subtensor
-from . import render_array, render_elemwise, render_math, render_vector
+from . import render_array, render_elemwise, render_math, render_scan, render_vector
 from .scalar import NPY, scalar_code
 
-HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h")
+HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h", "scan.h")
 
 
 def describe(node) -> str:
@@ -245,7 +245,7 @@ int symnb_compute_rest(State* S, Arr** v, const bool* destroy) {{
 class CppRenderer:
     """Graph -> module source. `code_for_op` maps op classes to code builders."""
 
-    code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE}
+    code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE, **render_scan.CODE}
     scalar_code = staticmethod(scalar_code)
     # Loops go to the worker pool once the arrays they touch reach 512 KiB: each thread then
     # works on the same part of them on every call, in its own core's cache (a+1 at 1e5
@@ -259,20 +259,7 @@ class CppRenderer:
         p = Program(self, fgraph)
         out = p.out
         out.labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
-        body = []
-        for k, node in enumerate(p.nodes):
-            out.wheres.append(describe(node))
-            builder = self.code_for_op.get(type(node.op))
-            nc = NodeCode(p, node, k)
-            code = builder(nc) if builder is not None else None
-            fallback = code is None
-            if fallback:
-                code = self.fallback(nc, out)
-            p.record_aliases(node, fallback)
-            body.append(f"// {k}: {node.op.name}\n{{\n{code}\n}}")
-        for token, (node, j) in p.destroy_tokens.items():
-            decided = p.may_destroy(node, j) or "0"
-            body = [code.replace(token, decided) for code in body]
+        body = self.render_nodes(p)
         text = "\n".join(body)
         out_idx = [int(p.name(o)[2:-1]) for o in fgraph.outputs]
         destroyed = sorted(p.destroyed_shared)
@@ -300,6 +287,26 @@ class CppRenderer:
         if rest:
             out.source += SECOND_UNIT + REST_UNIT.format(includes=includes, nv=nv, body="\n".join(rest))
         return out
+
+    def render_nodes(self, p: Program) -> list:
+        """The code of p's nodes, one block each. A node's number (for its messages) is its
+        place in p.out.wheres, which a loop's inner graph (render_scan.py) shares."""
+        body = []
+        for node in p.nodes:
+            k = len(p.out.wheres)
+            p.out.wheres.append(describe(node))
+            builder = self.code_for_op.get(type(node.op))
+            nc = NodeCode(p, node, k)
+            code = builder(nc) if builder is not None else None
+            fallback = code is None
+            if fallback:
+                code = self.fallback(nc, p.out)
+            p.record_aliases(node, fallback)
+            body.append(f"// {k}: {node.op.name}\n{{\n{code}\n}}")
+        for token, (node, j) in p.destroy_tokens.items():
+            decided = p.may_destroy(node, j) or "0"
+            body = [code.replace(token, decided) for code in body]
+        return body
 
     def fallback(self, nc: NodeCode, out: Rendered) -> str:
         """Run the node's reference implementation (a Python callable handed over at load)."""
