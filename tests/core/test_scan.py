@@ -216,3 +216,35 @@ def test_bad_calls_name_the_output_and_types():
     with pytest.raises(ValueError, match=r"output 0 \('x'\) of the body has shape \(4,\) at step 0, but its initial "
                                          r"state has shape \(2,\)"):
         run([x], grow, np.ones(2))
+
+
+def test_rewrites_hoist_invariants_and_rewrite_the_body():
+    A, W, k = st.dvector("A"), st.dmatrix("W"), st.iscalar("k")
+    res, _ = sn.scan(lambda prior, A, W: prior * st.exp(A) + st.dot(W, W).sum(), outputs_info=st.ones_like(A),
+                     non_sequences=[A, W], n_steps=k)
+    r = sn.rewrite(res)
+    rules = [(s.pass_name, s.rule) for s in r.history]
+    assert ("scan", "scan_hoist_invariants") in rules and ("scan/fuse", "fuse_elemwise") in rules
+    (scan_node,) = [n for n in sn.nodes(r.outputs) if n.op.name == "scan"]
+    assert {n.op.name for n in sn.nodes(list(scan_node.op.inner_outputs))} == {"fused{mul,add}"}
+    a, w = np.array([0.1, -0.3]), np.array([[1.0, 2.0], [0.5, -1.0]])
+    want = [np.ones(2)]
+    for _ in range(4):
+        want.append(want[-1] * np.exp(a) + (w @ w).sum())
+    assert np.allclose(run([A, W, k], res, a, w, 4), want[1:])
+
+
+def test_last_state_only_keeps_memory_independent_of_steps():
+    import tracemalloc
+    x0, k = st.dvector("x0"), st.iscalar("k")
+    res, _ = sn.scan(lambda x: x * 0.5 + 1, outputs_info=x0, n_steps=k)
+    f = sn.function([x0, k], res[-1], backend="numpy")
+    assert "scan_keep_last_states" in [s.rule for s in f.rewritten.history]
+    peaks = []
+    for n in (30, 600):        # 600 rows of the history would be 48 MB
+        tracemalloc.start()
+        out = f(np.zeros(10_000), n)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert np.allclose(out, 2 - 2 * 0.5 ** n)
+    assert peaks[1] < 2 * peaks[0] + 1e6 and peaks[1] < 4e6

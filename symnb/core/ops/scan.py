@@ -60,7 +60,7 @@ class Scan(Op):
         return len(self.inner_inputs) - self.n_seqs - sum(len(t) for t in self.taps)
 
     def kept(self, k) -> bool:
-        return bool(self.keep) and self.keep[k]
+        return k < len(self.keep) and self.keep[k]
 
     def seq_label(self, j):
         return self.labels[j] if j < len(self.labels) else f"sequence {j}"

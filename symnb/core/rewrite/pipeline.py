@@ -5,6 +5,7 @@ from .canonicalize import CANONICALIZE
 from .engine import RulePass
 from .fuse import fuse_pass
 from .merge import merge_pass
+from .scan import scan_pass
 from .specialize import SPECIALIZE
 from .stabilize import STABILIZE
 
@@ -12,6 +13,8 @@ from .stabilize import STABILIZE
 STABILIZE_PASSES = [("stabilize", RulePass(CANONICALIZE + STABILIZE))]
 
 DEFAULT_PASSES = [
+    # Loops: invariants out of the body, the body through this pipeline, last states only.
+    ("scan", scan_pass),
     # One constant per value and dtype, so equal subexpressions become one node.
     ("merge", merge_pass),
     # Fold constants, flatten chains, drop neutral elements and gradient broadcast noise.

@@ -79,7 +79,7 @@ def test_history_and_stats():
     assert {s.rule for s in r.history} >= {"sub_zero"}
     assert r.stats[0]["nodes"] == 3 and r.stats[-1]["nodes"] == 0
     assert [s["pass"] for s in r.stats] == ["input"] + r.passes
-    assert r.passes == ["merge", "canonicalize", "stabilize", "specialize", "fuse"]
+    assert r.passes == ["scan", "merge", "canonicalize", "stabilize", "specialize", "fuse"]
     step = r.history[0]
     assert step.pass_name == "canonicalize" and step.before is not step.after
 

@@ -93,3 +93,18 @@ def test_errors_name_the_sequence_and_output():
                                          r"state has shape \(2,\)"):
         g(np.ones(2))
     assert np.allclose(f(np.ones(3), 2), [1, 2])        # the module is still usable
+
+
+def test_100000_steps_returning_the_last_state_run_in_constant_memory():
+    import tracemalloc
+    x0, k = st.dvector("x0"), st.iscalar("k")
+    res, _ = sn.scan(lambda x: x * 0.5 + 1, outputs_info=x0, n_steps=k)
+    f = sn.function([x0, k], res[-1], backend="cpp")
+    peaks = []
+    for n in (10, 100_000):     # the whole history of 100,000 steps would be 800 MB
+        tracemalloc.start()
+        out = f(np.zeros(1000), n)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert np.allclose(out, 2 - 2 * 0.5 ** n)
+    assert peaks[1] <= peaks[0] + 64 * 1024 and peaks[1] < 1e6
