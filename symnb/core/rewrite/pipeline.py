@@ -13,8 +13,6 @@ from .stabilize import STABILIZE
 STABILIZE_PASSES = [("stabilize", RulePass(CANONICALIZE + STABILIZE))]
 
 DEFAULT_PASSES = [
-    # Loops: invariants out of the body, the body through this pipeline, last states only.
-    ("scan", scan_pass),
     # One constant per value and dtype, so equal subexpressions become one node.
     ("merge", merge_pass),
     # Fold constants, flatten chains, drop neutral elements and gradient broadcast noise.
@@ -25,4 +23,7 @@ DEFAULT_PASSES = [
     ("specialize", RulePass(CANONICALIZE + SPECIALIZE)),
     # Each connected group of elementwise ops over one shape becomes one loop (Fused node).
     ("fuse", fuse_pass),
+    # Loops: invariants out of the body (rewritten like the rest), the body through this
+    # pipeline, states read only at their last rows kept in a ring.
+    ("scan", scan_pass),
 ]

@@ -40,7 +40,8 @@ def hoist_invariants(op: Scan, inputs):
         return op, inputs
     placeholders = [Variable(v.type, name=v.name) for v in frontier]
     inner_out = replace(list(op.inner_outputs), dict(zip(frontier, placeholders)))
-    outer = replace(frontier, dict(zip(ns_inner, nonseqs)))
+    from . import rewrite        # the pass runs last: the hoisted values get the rest now
+    outer = rewrite(replace(frontier, dict(zip(ns_inner, nonseqs)))).outputs
     used = {id(i) for n in toposort(inner_out) for i in n.inputs} | {id(o) for o in inner_out}
     keep_ns = [(i, o) for i, o in zip(ns_inner, nonseqs) if id(i) in used]
     new_inner = tuple(op.inner_inputs[:len(op.inner_inputs) - len(ns_inner)]) + tuple(
