@@ -159,17 +159,18 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     for j, (x, taps) in enumerate(seq_specs):
         lo, hi = min(taps), max(taps)
         for tap in taps:
-            row_name = f"{x.name}[t{tap:+d}]" if x.name and tap else x.name
+            base = x.name or f"s{j}"
+            row_name = f"{base}[t{tap:+d}]" if tap else f"{base}[t]"
             seq_rows.append(Variable(TensorType(x.dtype, x.type.shape[1:]), name=row_name))
             stop = tap - hi if tap < hi else None
-            seq_outer.append(x[tap - lo:stop])
+            seq_outer.append(x if tap == lo and stop is None else x[tap - lo:stop])
             labels.append(f"sequences[{j}]" + (f" ({x.name!r}, tap {tap})" if x.name else f" (tap {tap})"))
     state_taps = []
     for k, (spec, taps) in enumerate(out_specs):
         if spec is not None:
             init, _, row_type = spec
-            state_taps.append([Variable(row_type, name=f"{init.name}[t{tap}]" if init.name else None) for tap in taps])
-    ns_inner = [v if isinstance(v, Constant) else _placeholder(v) for v in user_ns]
+            state_taps.append([Variable(row_type, name=f"{init.name or f'o{k}'}[t{tap}]") for tap in taps])
+    ns_inner = [v if isinstance(v, Constant) else _placeholder(v, v.name or f"n{i}") for i, v in enumerate(user_ns)]
     args = seq_rows + [p for ps in state_taps for p in ps] + ns_inner
 
     outs, cond, body_updates = _parse_result(fn(*args))

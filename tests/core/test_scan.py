@@ -248,3 +248,17 @@ def test_last_state_only_keeps_memory_independent_of_steps():
         tracemalloc.stop()
         assert np.allclose(out, 2 - 2 * 0.5 ** n)
     assert peaks[1] < 2 * peaks[0] + 1e6 and peaks[1] < 4e6
+
+
+def test_display_shows_the_loop_as_one_node_with_its_body():
+    X, h0, W = st.dtensor3("X"), st.dmatrix("h0"), st.dmatrix("W")
+    hs, _ = sn.scan(lambda x, h, W: st.tanh(x + st.dot(h, W)), sequences=X, outputs_info=h0, non_sequences=W,
+                    name="rnn")
+    text = sn.pp(hs[-1])
+    assert text.count("scan{rnn}(") == 1
+    assert "where scan{rnn} steps (X[t], h0[t-1], W) -> tanh(X[t] + dot(h0[t-1], W))" in text
+    tree = sn.dprint(hs[-1], file="str")
+    assert "Inner graphs:" in tree and "scan{rnn} [id C] (1 sequence rows, states with taps [[-1]]" in tree
+    assert "h0[t-1] [id" in tree
+    tex = sn.latex(hs[-1])
+    assert r"\text{where scan\{rnn\} steps } \left(\mathrm{X[t]}, \mathrm{h0[t-1]}, W\right) \mapsto \tanh" in tex

@@ -69,6 +69,23 @@ class Scan(Op):
         j = self.n_seqs + k
         return self.labels[j] if j < len(self.labels) else f"output {k}"
 
+    # ------------------------------------------------------------------ display
+    def step_inputs(self) -> list:
+        """Names of the body's inputs (what dprint, pp and latex call them)."""
+        return [v.name or f"i{k}" for k, v in enumerate(self.inner_inputs)]
+
+    def inner_labels(self) -> dict:
+        return {id(v): n for v, n in zip(self.inner_inputs, self.step_inputs())}
+
+    def summary(self) -> str:
+        parts = [f"{self.n_seqs} sequence rows"] if self.n_seqs else []
+        parts += [f"states with taps {[list(t) for t in self.taps]}"] if self.taps else []
+        parts += [f"{self.n_mapped} mapped"] if self.n_mapped else []
+        parts += [f"{self.n_nonseqs} non-sequences"] if self.n_nonseqs else []
+        kept = [k for k in range(self.n_states) if self.kept(k)]
+        parts += [f"states {kept} keep their last rows only"] if kept else []
+        return "(" + ", ".join(parts + (["until"] if self.until else [])) + ")"
+
     def split_inputs(self, inputs):
         """(n_steps, sequences, initial states, non-sequences) of a node's inputs."""
         s, m = 1 + self.n_seqs, 1 + self.n_seqs + self.n_states
