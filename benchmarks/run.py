@@ -1,8 +1,8 @@
 """Run the benchmarks side by side in one process and write benchmarks/RESULTS.md.
 
-Entry point of the benchmark flow: workload rows (elementwise.py, training.py, rbm.py)
+Entry point of the benchmark flow: workload rows (elementwise.py, training.py, rbm.py, scan.py)
 -> harness.py (check against NumPy, time) -> targets.py + report.py -> Markdown.
-Usage: python -m benchmarks.run [--quick] [--only A,B,C,D,E,overhead,compile] [--peers LIST]
+Usage: python -m benchmarks.run [--quick] [--only A,B,C,D,E,F,overhead,compile] [--peers LIST]
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import os
 import pathlib
 import sys
 
-from . import elementwise, harness, machine, peers, rbm, report, targets, training
+from . import elementwise, harness, machine, peers, rbm, report, scan, targets, training
 
-SECTIONS = ("A", "B", "C", "D", "E", "overhead", "compile")
+SECTIONS = ("A", "B", "C", "D", "E", "F", "overhead", "compile")
 RESULTS = pathlib.Path(__file__).resolve().parent / "RESULTS.md"
 
 # (full, quick): what each scale runs; a full run takes a few minutes on 2 cores.
@@ -38,6 +38,8 @@ def build_rows(sections, scale, peer_names) -> list:
         rows += training.rows_d(peer_names=peer_names)
     if "E" in sections:
         rows += rbm.rows_e(steps=scale["gibbs_steps"], peer_names=peer_names)
+    if "F" in sections:
+        rows += scan.rows_f(gibbs_steps=scale["gibbs_steps"], peer_names=peer_names)
     if "overhead" in sections:
         rows += elementwise.rows_overhead(peer_names)
     return rows
