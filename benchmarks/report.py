@@ -14,7 +14,8 @@ DRAM_BYTES = 64 * 2 ** 20   # rows moving more than this are beyond any cache he
 SECTIONS = {"A": "A. Elementwise expressions (Theano paper)", "B": "B. Transcendentals",
             "C": "C. Logistic regression SGD step", "D": "D. MLP SGD step",
             "E": "E. RBM (CD-1 and block Gibbs)",
-            "F": "F. LeNet convnet SGD step (Theano tutorial)", "overhead": "Call overhead"}
+            "F": "F. LeNet convnet SGD step (Theano tutorial)", "G": "G. Loops (scan)",
+            "overhead": "Call overhead"}
 
 
 def size_label(n) -> str:

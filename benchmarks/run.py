@@ -1,6 +1,6 @@
 """Run the benchmarks side by side in one process and write benchmarks/RESULTS.md.
 
-Entry point of the benchmark flow: workload rows (elementwise.py, training.py, rbm.py)
+Entry point of the benchmark flow: workload rows (elementwise.py, training.py, rbm.py, scan.py)
 -> harness.py (check against NumPy, time) -> targets.py + report.py -> Markdown.
 Usage: python -m benchmarks.run [--quick] [--only A,B,C,D,E,F,overhead,compile] [--peers LIST]
 """
@@ -12,9 +12,9 @@ import os
 import pathlib
 import sys
 
-from . import convnet, elementwise, harness, machine, peers, rbm, report, targets, training
+from . import convnet, elementwise, harness, machine, peers, rbm, report, scan, targets, training
 
-SECTIONS = ("A", "B", "C", "D", "E", "F", "overhead", "compile")
+SECTIONS = ("A", "B", "C", "D", "E", "F", "G", "overhead", "compile")
 RESULTS = pathlib.Path(__file__).resolve().parent / "RESULTS.md"
 
 # (full, quick): what each scale runs; a full run takes a few minutes on 2 cores.
@@ -40,6 +40,8 @@ def build_rows(sections, scale, peer_names) -> list:
         rows += rbm.rows_e(steps=scale["gibbs_steps"], peer_names=peer_names)
     if "F" in sections:
         rows += convnet.rows_f(peer_names=peer_names)
+    if "G" in sections:
+        rows += scan.rows_g(gibbs_steps=scale["gibbs_steps"], peer_names=peer_names)
     if "overhead" in sections:
         rows += elementwise.rows_overhead(peer_names)
     return rows

@@ -17,9 +17,10 @@ from .core.ops import NotDifferentiableError  # noqa: F401
 from .core.random import RandomStream  # noqa: F401
 from .core.printing import dprint, latex, pp  # noqa: F401
 from .core.rewrite import rewrite  # noqa: F401
+from .core.scan import scan, until  # noqa: F401
 from .core.types import TensorType  # noqa: F401
 from .function import Function, PythonFallbackWarning, codegen, function, nodes  # noqa: F401
-from . import tensor  # noqa: F401
+from . import scan_module, tensor  # noqa: F401
 from . import viz  # noqa: F401  (also gives Function, sn.rewrite's result and f.source their notebook displays)
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ import numpy as np
 
 from .latex_terms import TermBuilder, is_num, postorder
 from .ops.elemwise import SCALAR_OPS
-from .printing import expand_fused, graph_outputs, index_parts, update_labels
+from .printing import expand_fused, graph_outputs, index_parts, loop_bodies, update_labels
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
          "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma",
@@ -217,4 +217,8 @@ def latex(obj) -> str:
     body = r",\quad ".join(label + tex.arg(t) for label, t in zip(labels, roots))
     if tex.defs:
         body += r" \quad \text{where } " + r",\; ".join(tex.defs)
+    for name, ins, step in loop_bodies(outputs, latex):
+        args = ", ".join(name_tex(n) for n in ins)
+        name = name.replace("{", r"\{").replace("}", r"\}")
+        body += rf" \quad \text{{where {name} steps }} \left({args}\right) \mapsto {step}"
     return body

@@ -210,7 +210,19 @@ def pp(obj) -> str:
     printer = _Printer(outputs)
     labels = update_labels(obj, len(outputs), lambda var: f"{var.name or var.type} := ")
     results = [label + printer.arg(o) for label, o in zip(labels, outputs)]
-    return "\n".join(printer.lines + results)
+    loops = [f"where {name} steps ({', '.join(ins)}) -> {body.replace(chr(10), '; ')}"
+             for name, ins, body in loop_bodies(outputs, pp)]
+    return "\n".join(printer.lines + results + loops)
+
+
+def loop_bodies(outputs, show) -> list[tuple]:
+    """(name, step input names, show(step outputs)) for each loop (Scan node) in the graph."""
+    found = []
+    for node in toposort(outputs):
+        step = getattr(node.op, "step_inputs", None)
+        if step is not None:
+            found.append((node.op.name, step(), show(list(node.op.inner_outputs))))
+    return found
 
 
 def _letters(n: int) -> str:
@@ -276,8 +288,10 @@ class _Tree:
             node, ident = self.inner[done]
             done += 1
             op = node.op
-            labels = {id(p): f"i{k}" for k, p in enumerate(getattr(op, "inner_inputs", ()))}
-            self.buf.write(f"\n{op} [id {ident}]\n")
+            named = getattr(op, "inner_labels", lambda: {})()    # a loop names its rows and states
+            labels = {id(p): named.get(id(p), f"i{k}") for k, p in enumerate(getattr(op, "inner_inputs", ()))}
+            summary = getattr(op, "summary", lambda: "")()
+            self.buf.write(f"\n{op} [id {ident}]{' ' + summary if summary else ''}\n")
             for o in op.inner_outputs:
                 self.walk(o, " ← ", "   ", labels)
 

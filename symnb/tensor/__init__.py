@@ -11,6 +11,7 @@ from ..core.graph import Constant, Variable, as_variable, shared  # noqa: F401
 from ..core.ops import *  # noqa: F401,F403
 from ..core.ops import (abs, pow, round, true_div, sum, prod, max, min, all, any,  # noqa: F401
                        SCALAR_OPS, cast, where, clip, zeros_like, ones_like)
+from ..core.scan import scan, until  # noqa: F401
 from ..core.types import PREFIX_DTYPES, TensorType, canonical_dtype
 
 _NDIM = {"scalar": 0, "vector": 1, "row": 2, "col": 2, "matrix": 2, "tensor3": 3, "tensor4": 4, "tensor5": 5}

@@ -5,6 +5,7 @@ from .canonicalize import CANONICALIZE
 from .engine import RulePass
 from .fuse import fuse_pass
 from .merge import merge_pass
+from .scan import scan_pass
 from .specialize import SPECIALIZE
 from .stabilize import STABILIZE
 from .zeros import ZEROS
@@ -26,4 +27,7 @@ DEFAULT_PASSES = [
     ("specialize", RulePass(CANONICAL + SPECIALIZE)),
     # Each connected group of elementwise ops over one shape becomes one loop (Fused node).
     ("fuse", fuse_pass),
+    # Loops: invariants out of the body (rewritten like the rest), the body through this
+    # pipeline, states read only at their last rows kept in a ring.
+    ("scan", scan_pass),
 ]

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.graph import Constant, SharedVariable
-from . import render_array, render_conv, render_elemwise, render_math, render_vector
+from . import render_array, render_conv, render_elemwise, render_math, render_scan, render_vector
 from .scalar import CTYPE, NPY, SCALAR, scalar_code
 
-HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h")
+HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h", "scan.h")
 
 
 def describe(node) -> str:
@@ -245,9 +245,11 @@ class CFamilyRenderer:
 
     def walk(self, p, out: Rendered, wrap) -> list:
         """Each node's code, in p.nodes' order: its builder's, else its fallback's; `wrap`
-        (k, node, code) -> what goes into the body."""
+        (k, node, code) -> what goes into the body. A node's number k (for its messages) is
+        its place in out.wheres, which a loop's inner graph (render_scan.py) shares."""
         body = []
-        for k, node in enumerate(p.nodes):
+        for node in p.nodes:
+            k = len(out.wheres)
             out.wheres.append(describe(node))
             builder = self.code_for_op.get(type(node.op))
             nc = self.node_code(p, node, k)
@@ -266,7 +268,8 @@ class CFamilyRenderer:
 class CppRenderer(CFamilyRenderer):
     """Graph -> CPython extension module source."""
 
-    code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE, **render_conv.CODE}
+    code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE, **render_conv.CODE,
+                   **render_scan.CODE}
     # Loops go to the worker pool once the arrays they touch reach 512 KiB: each thread then
     # works on the same part of them on every call, in its own core's cache (a+1 at 1e5
     # float32, 0.8 MB: 10.5 -> 6.7 us; NumPy 8.5-10). Below that, waking a worker costs
@@ -279,10 +282,7 @@ class CppRenderer(CFamilyRenderer):
         p = self.rendering(self, fgraph)
         out = p.out
         out.labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
-        body = self.walk(p, out, lambda k, node, code: f"// {k}: {node.op.name}\n{{\n{code}\n}}")
-        for token, (node, j) in p.destroy_tokens.items():
-            decided = p.may_destroy(node, j) or "0"
-            body = [code.replace(token, decided) for code in body]
+        body = self.render_nodes(p)
         text = "\n".join(body)
         out_idx = [int(p.name(o)[2:-1]) for o in fgraph.outputs]
         destroyed = sorted(p.destroyed_shared)
@@ -310,6 +310,15 @@ class CppRenderer(CFamilyRenderer):
         if rest:
             out.source += SECOND_UNIT + REST_UNIT.format(includes=includes, nv=nv, body="\n".join(rest))
         return out
+
+    def render_nodes(self, p) -> list:
+        """The code of p's nodes, one block each, with the in-place writes decided (the
+        top-level graph, and a loop's inner graph in render_scan.py)."""
+        body = self.walk(p, p.out, lambda k, node, code: f"// {k}: {node.op.name}\n{{\n{code}\n}}")
+        for token, (node, j) in p.destroy_tokens.items():
+            decided = p.may_destroy(node, j) or "0"
+            body = [code.replace(token, decided) for code in body]
+        return body
 
     def fallback(self, nc: NodeCode, out: Rendered) -> str:
         """Run the node's reference implementation (a Python callable handed over at load)."""

@@ -1,0 +1,123 @@
+"""The scan pass of the rewrite pipeline: what happens to a loop's body (rewrite stage).
+
+For each Scan node: loop-invariant subexpressions move out of the body (computed once, then
+read as non-sequences); the body is rewritten with the default pipeline (its steps enter
+the history under "<scan name>/<pass>"); a state read only at its last rows keeps only
+those rows (memory O(state), not O(n_steps x state)).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..graph import Constant, Variable, replace, toposort
+from ..ops.base import apply_op
+from ..ops.scan import Scan
+from ..ops.subtensor import Subtensor
+from ..random import RandomDraw
+from .engine import Step
+
+STATEFUL = (RandomDraw,)      # never hoisted: a draw advances its stream on every step
+
+
+def hoist_invariants(op: Scan, inputs):
+    """(op, inputs) with every body subexpression that depends only on non-sequences and
+    constants computed outside the loop; (op, inputs) unchanged when there is none."""
+    n_steps, seqs, inits, nonseqs = op.split_inputs(list(inputs))
+    _, _, ns_inner = op.split_inner_inputs()
+    invariant = {id(v) for v in ns_inner}
+    nodes = toposort(list(op.inner_outputs))
+    for node in nodes:
+        if not isinstance(node.op, STATEFUL) and all(
+                id(i) in invariant or isinstance(i, Constant) for i in node.inputs):
+            invariant.update(id(o) for o in node.outputs)
+    # The invariant values the loop reads: inputs of variant nodes and body outputs.
+    frontier, seen = [], set()
+    for v in [i for n in nodes if not id(n.outputs[0]) in invariant for i in n.inputs] + list(op.inner_outputs):
+        if id(v) in invariant and v.owner is not None and id(v) not in seen:
+            seen.add(id(v))
+            frontier.append(v)
+    if not frontier:
+        return op, inputs
+    placeholders = [Variable(v.type, name=v.name) for v in frontier]
+    inner_out = replace(list(op.inner_outputs), dict(zip(frontier, placeholders)))
+    from . import rewrite        # the pass runs last: the hoisted values get the rest now
+    outer = rewrite(replace(frontier, dict(zip(ns_inner, nonseqs)))).outputs
+    used = {id(i) for n in toposort(inner_out) for i in n.inputs} | {id(o) for o in inner_out}
+    keep_ns = [(i, o) for i, o in zip(ns_inner, nonseqs) if id(i) in used]
+    new_inner = tuple(op.inner_inputs[:len(op.inner_inputs) - len(ns_inner)]) + tuple(
+        i for i, _ in keep_ns) + tuple(placeholders)
+    new_op = dataclasses.replace(op, inner_inputs=new_inner, inner_outputs=tuple(inner_out))
+    return new_op, [n_steps, *seqs, *inits, *[o for _, o in keep_ns], *outer]
+
+
+def rewrite_body(op: Scan, history):
+    """op with its inner graph rewritten by the default pipeline; the steps go to history."""
+    from . import rewrite
+    result = rewrite(list(op.inner_outputs))
+    if history is not None:
+        history.extend(Step(f"{op.name}/{s.pass_name}", s.rule, s.before, s.after) for s in result.history)
+    new = tuple(result.outputs)
+    return op if all(a is b for a, b in zip(new, op.inner_outputs)) else dataclasses.replace(op, inner_outputs=new)
+
+
+def _last_row_readers(v, lag, clients, returned):
+    """The nodes that read v, when each picks one of its last `lag` rows (v[-1], v[-2, 3],
+    also through slices that drop leading rows, v[1:][-1]); None when some node reads more."""
+    readers = clients.get(id(v), [])
+    if not readers or id(v) in returned:
+        return None
+    picks = []
+    for n in readers:
+        if not isinstance(n.op, Subtensor) or n.inputs[0] is not v:
+            return None
+        first = n.op.idx[0]
+        if isinstance(first, int) and -lag <= first < 0:
+            picks.append(n)
+        elif (n.op.idx == (("s", first[1], None, None),) if isinstance(first, tuple) else False) \
+                and isinstance(first[1], int) and first[1] >= 0:
+            more = _last_row_readers(n.outputs[0], lag, clients, returned)
+            if more is None:
+                return None
+            picks += more
+        else:
+            return None
+    return picks
+
+
+def scan_pass(outputs, history, name):
+    nodes = toposort(outputs)
+    if not any(isinstance(n.op, Scan) for n in nodes):
+        return outputs
+    clients: dict[int, list] = {}
+    for n in nodes:
+        for i in n.inputs:
+            clients.setdefault(id(i), []).append(n)
+    returned = {id(o) for o in outputs}
+    mapping = {}
+    for node in nodes:
+        if not isinstance(node.op, Scan):
+            continue
+        inputs = replace(list(node.inputs), mapping) if mapping else list(node.inputs)
+        op, inputs = hoist_invariants(node.op, inputs)
+        op = rewrite_body(op, history)
+        picks = [None if op.kept(k) else _last_row_readers(node.outputs[k], lag, clients, returned)
+                 for k, lag in enumerate(op.lags)]
+        keep = tuple(op.kept(k) or p is not None for k, p in enumerate(picks))
+        if any(keep):
+            op = dataclasses.replace(op, keep=keep)
+        if op is node.op and all(a is b for a, b in zip(inputs, node.inputs)):
+            continue
+        new_outs = apply_op(op, inputs, trace=node.trace, as_list=True)
+        if history is not None and op.inner_inputs != node.op.inner_inputs:
+            history.append(Step(name, "scan_hoist_invariants", node.outputs[0], new_outs[0]))
+        for k, (old, new) in enumerate(zip(node.outputs, new_outs)):
+            if not op.kept(k) or node.op.kept(k):
+                mapping[old] = new
+                continue
+            for reader in picks[k]:       # v[-j] of the kept rows is v[-j] of the history
+                before = reader.outputs[0]
+                after = apply_op(reader.op, [new, *reader.inputs[1:]], trace=reader.trace)
+                mapping[before] = after
+                if history is not None:
+                    history.append(Step(name, "scan_keep_last_states", before, after))
+    return replace(outputs, mapping) if mapping else outputs
