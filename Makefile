@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: env system test lab bench clean
+.PHONY: env system test lab bench bench-gpu clean
 
 # System packages, installed with apt-get when running as root and missing: g++ (the C++
 # backend), python3-venv (the virtual environment), chromium (the browser test drives it).
@@ -57,6 +57,11 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+# The GPU section (benchmarks/RESULTS.md, "GPU (CUDA backend)"): needs a CUDA device.
+bench-gpu: $(BENCH_STAMP)
+	$(PY) -m pip install --quiet -e '.[cuda]'
+	$(PY) -m benchmarks.gpu $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -40,7 +40,6 @@ class Elementwise(Step):
         self.kernel, self.k, self.operands, self.nd, self.dtypes, self.checked = kernel, k, operands, nd, dtypes, checked
 
     def run(self, env, ctx):
-        cp = ctx.cp
         arrs = [ctx.device(env[self.ins[j]]) for j in self.operands]
         try:
             shape = np.broadcast_shapes(*(a.shape for a in arrs)) if arrs else ()

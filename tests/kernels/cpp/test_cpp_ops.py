@@ -15,6 +15,8 @@ from . import avx512
 
 pytestmark = pytest.mark.skipif(not BACKENDS["cpp"].available()[0], reason=BACKENDS["cpp"].available()[1])
 
+# The compiled backend under test (the CUDA tests run these same graphs with "cuda").
+BACKEND = "cpp"
 SPECIAL = [0.0, -0.0, 0.5, 1.5, 2.5, -2.5, np.nan, np.inf, -np.inf]
 
 
@@ -32,7 +34,7 @@ def compare(inputs, outputs, args, rtol=0.0, names=None, python=(), **kw):
 
     `python`: the ops allowed to run through the Python fallback (by default none)."""
     single = not isinstance(outputs, (list, tuple))
-    f = sn.function(inputs, outputs, backend="cpp", **kw)
+    f = sn.function(inputs, outputs, backend=BACKEND, **kw)
     assert {n.op.name.split("{")[0] for n in f.program.fallback_nodes} <= set(python)
     g = sn.function(inputs, outputs, backend="numpy", **kw)
     got, want = f(*args), g(*args)
@@ -45,7 +47,7 @@ def compare(inputs, outputs, args, rtol=0.0, names=None, python=(), **kw):
 
 def raises_alike(inputs, outputs, args, exc, **kw):
     """Both backends raise `exc` for these arguments."""
-    for backend in ("numpy", "cpp"):
+    for backend in ("numpy", BACKEND):
         with pytest.raises(exc):
             sn.function(inputs, outputs, backend=backend, **kw)(*args)
 

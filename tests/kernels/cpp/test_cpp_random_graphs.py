@@ -21,6 +21,7 @@ from symnb.core.types import broadcast_shapes
 
 from .test_cpp_ops import pytestmark  # noqa: F401  (skips without a compiler)
 
+BACKEND = "cpp"     # the CUDA tests run these same graphs with "cuda"
 EXPRESSIONS = 20
 EXAMPLES = 25
 
@@ -214,7 +215,7 @@ def test_random_graphs_match_the_reference(data):
             val = grow(data.draw, pool + [val], stream)
         pool.append(val)
         outs.append(val)
-    f = sn.function(ins, [o.var for o in outs], backend="cpp", on_unused_input="ignore")
+    f = sn.function(ins, [o.var for o in outs], backend=BACKEND, on_unused_input="ignore")
     g = sn.function(ins, [o.var for o in outs], backend="numpy", on_unused_input="ignore")
     assert not f.program.fallback_nodes, [n.op.name for n in f.program.fallback_nodes]
     states = [(s, s.get_value()) for s in stream.states]
