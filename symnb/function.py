@@ -98,7 +98,6 @@ class Function:
             pairs.append((var, _replacement(var, new, "updates")))
         if len({id(k) for k, _ in pairs}) != len(pairs):
             raise ValueError("updates: a shared variable is updated twice")
-        self._spec = (list(self.inputs), list(outputs), list(pairs))   # what pickling keeps
         # Random draws' state updates are part of what the function runs: givens apply to
         # them too (a draw of size x.shape with x given), so they are gathered first.
         pairs = self._add_default_updates(outputs, pairs)
@@ -108,13 +107,15 @@ class Function:
             mapping = {old: _replacement(old, new, "givens") for old, new in _as_pairs(givens)}
             replaced = replace(outputs + [v for _, v in pairs], mapping)
             outputs, pairs = replaced[:len(outputs)], [(k, v) for (k, _), v in zip(pairs, replaced[len(outputs):])]
-            self._spec = (list(self.inputs), list(outputs), pairs[:len(self._spec[2])])
             pairs = self._add_default_updates(outputs, pairs)   # draws the replacements bring
         self.updates = pairs
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
 
         all_outputs = outputs + [v for _, v in pairs]
         self.backend_name = _backend_name(backend)
+        # What a pickle keeps: the graph after givens, every update explicit, the options.
+        self._spec = (list(self.inputs), (outputs[0] if outputs else None) if self.single else list(outputs),
+                      list(pairs), self.backend_name, rewrite, name, on_unused_input)
         if self.backend_name not in BACKENDS:
             raise ValueError(f"function: unknown backend {self.backend_name!r}; available: {sorted(BACKENDS)}")
         leaves = self.inputs + self.shared
@@ -190,6 +191,11 @@ class Function:
                 explicit.add(id(k))
                 pairs.append((k, v))
             frontier = [v for _, v in extra]
+
+    def __reduce__(self):
+        # Pickled as its graph and options; loading compiles again, which finds the module
+        # in the compile cache when the cache holds it (the generated code is the same).
+        return _reloaded, self._spec
 
     @property
     def rewritten(self):
@@ -408,6 +414,10 @@ class _Memo:
         if not self.shares:
             return BACKENDS[backend_name].compile(fgraph)
         return self.prototype.fresh(fgraph)
+
+
+def _reloaded(inputs, outputs, updates, backend, rewrite, name, on_unused_input):
+    return Function(inputs, outputs, updates, None, backend, rewrite, name, on_unused_input)
 
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, rewrite=True, name=None,
