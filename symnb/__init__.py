@@ -20,5 +20,6 @@ from .core.rewrite import rewrite  # noqa: F401
 from .core.types import TensorType  # noqa: F401
 from .function import Function, codegen, function, nodes  # noqa: F401
 from . import tensor  # noqa: F401
+from . import scalar  # noqa: F401  (sn.scalar.upcast, as theano.scalar.upcast)
 
 __version__ = "0.1.0"

@@ -72,10 +72,3 @@ def test_random_draws_continue_identically_after_a_round_trip():
     g = sn.function([_leaf([loaded_noisy], "x")], loaded_noisy, backend="numpy")
     np.testing.assert_array_equal(g(np.zeros(4)), f(np.zeros(4)))   # same state, same next draw
 
-
-def test_shared_borrow_keeps_the_array():
-    a = np.zeros(3)
-    borrowed, copied = sn.shared(a, borrow=True), sn.shared(a)
-    a[0] = 7.0
-    assert borrowed.get_value()[0] == 7.0 and copied.get_value()[0] == 0.0
-    assert sn.shared(np.zeros(3, np.float32), borrow=True, dtype="float64").get_value().dtype == np.float64
