@@ -20,6 +20,7 @@ from .core.rewrite import rewrite  # noqa: F401
 from .core.scan import scan, until  # noqa: F401
 from .core.types import TensorType  # noqa: F401
 from .function import Function, PythonFallbackWarning, codegen, function, nodes  # noqa: F401
+from . import scalar  # noqa: F401  (sn.scalar.upcast, as theano.scalar.upcast)
 from . import scan_module, tensor  # noqa: F401
 from . import viz  # noqa: F401  (also gives Function, sn.rewrite's result and f.source their notebook displays)
 

@@ -181,13 +181,14 @@ class Function:
         outputs = [] if outputs is None else ([outputs] if self.single else list(outputs))
         self.inputs = _input_list(inputs)
         outputs, pairs = prepare(outputs, updates, givens)
-        # What pickling keeps: the graph after givens, with the explicit updates (prepare
-        # keeps them first); the streams' own updates are found again on load.
-        self._spec = (list(self.inputs), list(outputs), pairs[:len(_as_pairs(updates))])
         self.updates = pairs
         self.shared = self._check_inputs(outputs, pairs, on_unused_input)
         self.backend = get_backend(_backend_name(backend))
         self.backend_name = self.backend.name
+        # What a pickle keeps: the graph after givens, every update explicit (the streams'
+        # own ones included, as givens left them), the options.
+        self._spec = (list(self.inputs), (outputs[0] if outputs else None) if self.single else list(outputs),
+                      list(pairs), self.backend_name, rewrite, name, on_unused_input)
         started, answered = time.perf_counter(), _cache.answers.copy()
         built = compile_graph(self.backend_name, self.inputs + self.shared, len(self.inputs),
                               outputs + [v for _, v in pairs], [k for k, _ in pairs], rewrite, compile)
@@ -232,6 +233,11 @@ class Function:
         if unused and on_unused_input == "warn":
             warnings.warn(f"function: input {unused[0]!r} is not used", stacklevel=4)
         return shared
+
+    def __reduce__(self):
+        # Pickled as its graph and options; loading compiles again, which finds the module
+        # in the compile cache when the cache holds it (the generated code is the same).
+        return _reloaded, self._spec
 
     @property
     def rewritten(self):
@@ -433,6 +439,10 @@ class _Memo:
         if not self.shares:
             return get_backend(backend_name).compile(fgraph)
         return self.prototype.fresh(fgraph)
+
+
+def _reloaded(inputs, outputs, updates, backend, rewrite, name, on_unused_input):
+    return Function(inputs, outputs, updates, None, backend, rewrite, name, on_unused_input)
 
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, rewrite=True, name=None,

@@ -80,6 +80,18 @@ class Variable(TensorOperators):
     def __str__(self):
         return self.__repr__()
 
+    def __reduce_ex__(self, protocol):
+        # An input pickles as itself; a computed variable as the flat list of the nodes that
+        # compute it (no recursion per level, so deep graphs pickle), rebuilt through
+        # Apply's hash-consing on load (see _rebuilt_output).
+        if self.owner is None:
+            return super().__reduce_ex__(protocol)
+        order = toposort([self])
+        where = {id(n): k for k, n in enumerate(order)}
+        spec = tuple((n.op, tuple(i if i.owner is None else (where[id(i.owner)], i.index) for i in n.inputs),
+                      tuple(o.type for o in n.outputs), n.trace, tuple(o.name for o in n.outputs)) for n in order)
+        return _rebuilt_output, (spec, self.index)
+
     def _repr_latex_(self):
         # Past a few hundred nodes a formula is unreadable: Jupyter then shows the text repr.
         if len(toposort([self])) > 300:
@@ -198,8 +210,28 @@ class Apply:
     def out(self) -> Variable:
         return self.outputs[0]
 
+    def __reduce__(self):
+        return _owner_of, (self.outputs[0],)
+
     def __repr__(self):
         return f"Apply({self.op}, {len(self.inputs)} inputs)"
+
+
+def _rebuilt_output(spec, index):
+    """Output `index` of the last node of a graph pickled by Variable.__reduce_ex__."""
+    nodes = []
+    for op, inputs, out_types, trace, names in spec:
+        node = Apply(op, [i if isinstance(i, Variable) else nodes[i[0]].outputs[i[1]] for i in inputs],
+                     out_types, trace)
+        for o, name in zip(node.outputs, names):
+            if name is not None:
+                o.name = name
+        nodes.append(node)
+    return nodes[-1].outputs[index]
+
+
+def _owner_of(v):
+    return v.owner
 
 
 def as_variable(x, dtype=None) -> Variable:

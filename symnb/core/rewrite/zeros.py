@@ -154,8 +154,8 @@ def zeros_free_of_shape(v, **_):
     """alloc(0, shape(f(x))) -> alloc(0, lengths from x): f need not run for its shape."""
     value, vec = v.owner.inputs
     u = vec.owner.inputs[0]
-    if not is_zero(value) or u.owner is None or isinstance(u.owner.op, (Alloc, Shape)):
-        return None
+    if not is_zero(value) or u.owner is None or isinstance(u.owner.op, (Alloc, Shape)) or shape_entries(u) is None:
+        return None                       # (without lengths from u's inputs, shape(u) is as good)
     return zeros_shaped_like(v if v.type.shape == u.type.shape else u) if v.ndim == u.ndim else None
 
 

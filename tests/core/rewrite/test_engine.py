@@ -116,3 +116,26 @@ def test_merge_unifies_a_literal_and_an_equal_array():
     assert [s.rule for s in r.history] == ["merge_constants"]
     assert r.stats[0]["nodes"] > r.stats[1]["nodes"]
     np.testing.assert_array_equal(sn.function([a], r.outputs[0])(np.full(2, 3.0)), [3.0, 3.0])
+
+
+def test_rules_keyed_on_the_op_are_tried_before_generic_ones():
+    """The documented order (engine._candidates), not list order: rules whose root names the
+    node's scalar op, then its op class, then generic roots; list order within each group."""
+    from symnb.core.ops import Elemwise
+    from symnb.core.rewrite import Pat
+    x = st.dvector("x")
+
+    def on_exp(result):
+        return lambda v, **_: result(x) if getattr(v.owner and v.owner.op, "scalar", None) == "exp" else None
+    generic = Rule("generic", var(), on_exp(st.sin))
+    by_class = Rule("by_class", Pat(Elemwise), on_exp(st.cos))
+    by_scalar = Rule("by_scalar", P.exp, on_exp(st.tanh))
+    by_scalar_later = Rule("by_scalar_later", P.exp, on_exp(st.sinh))
+
+    def first(rules):
+        steps = []
+        graph_rewrite([st.exp(x)], rules, steps)
+        return steps[0].rule
+    assert first([generic, by_class, by_scalar, by_scalar_later]) == "by_scalar"
+    assert first([generic, by_class, by_scalar_later, by_scalar]) == "by_scalar_later"
+    assert first([generic, by_class]) == "by_class"
