@@ -1,0 +1,6 @@
+"""RBM sampling, built with symnb: data -> RBM (training) -> samplers -> mixing metrics.
+
+`datasets` (bundled binarized MNIST subset, IDX loader, a small multi-modal set), `RBM`,
+the samplers `Gibbs`, `RatesFPCD`, `Herding`, `mnist_rbm()` and the `mixing` metrics.
+"""
+from . import datasets  # noqa: F401
