@@ -4,3 +4,7 @@
 the samplers `Gibbs`, `RatesFPCD`, `Herding`, `mnist_rbm()` and the `mixing` metrics.
 """
 from . import datasets  # noqa: F401
+from .rbm import RBM  # noqa: F401
+from .samplers import Gibbs, Herding, RatesFPCD, Sampler, rates  # noqa: F401
+from .pretrained import mnist_rbm  # noqa: F401
+from . import mixing  # noqa: F401
