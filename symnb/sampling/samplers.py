@@ -49,7 +49,7 @@ class Sampler:
         self.init = init if isinstance(init, str) else "array"
         dt = rbm.dtype
         self._v = sn.shared(self.v0.astype(dt), name="chains")
-        self._fast = self._fast_parameters() if self.fast else []
+        self._total = self._total_parameters() if self.fast else []
         self._step_fn = None
         self.mean = None          # P(v=1|h) of the last step, (M, n_visible) float
         self.t = 0                # steps taken since the last reset
@@ -72,15 +72,11 @@ class Sampler:
             raise ValueError(f"init: expected an array of shape ({M}, {n}) or ({n},), got {v.shape}")
         return binary_data(v, n, "init").astype(np.uint8)
 
-    def _fast_parameters(self):
-        return []
 
     # ------------------------------------------------------------------ the compiled step
     def _effective(self):
-        """The parameters the step uses: the RBM's, plus the fast ones where there are."""
-        if not self._fast:
-            return self.rbm.params
-        return tuple(p + f for p, f in zip(self.rbm.params, self._fast))
+        """The parameters the step uses: the RBM's, or slow + fast where there are fast ones."""
+        return tuple(self._total) if self._total else self.rbm.params
 
     def _build(self):
         rs = sn.RandomStream(self.seed)
@@ -110,12 +106,21 @@ class Sampler:
     def run(self, n_steps, mean=False):
         """n_steps steps: uint8 (n_steps, M, n_visible) states, or with mean=True the
         float P(v=1|h) of each step."""
-        n_steps = int(n_steps)
-        out = np.empty((n_steps, self.n_chains, self.rbm.n_visible), self.rbm.dtype if mean else np.uint8)
+        v, p = self.record(n_steps, states=not mean, means=mean)
+        return p if mean else v
+
+    def record(self, n_steps, states=True, means=True):
+        """n_steps steps, keeping both (states, means) as run() gives them (None if not kept)."""
+        n_steps, shape = int(n_steps), (int(n_steps), self.n_chains, self.rbm.n_visible)
+        vs = np.empty(shape, np.uint8) if states else None
+        ps = np.empty(shape, self.rbm.dtype) if means else None
         for i in range(n_steps):
             v = self.step()
-            out[i] = self.mean if mean else v
-        return out
+            if states:
+                vs[i] = v
+            if means:
+                ps[i] = self.mean
+        return vs, ps
 
     @property
     def v(self):
@@ -125,8 +130,8 @@ class Sampler:
     def reset(self):
         """Back to the initial states, fast parameters zero, random streams at the seed."""
         self._v.set_value(self.v0.astype(self.rbm.dtype))
-        for f in self._fast:
-            f.set_value(np.zeros_like(f.get_value()))
+        for total, slow in zip(self._total, self._slow_values() if self._total else ()):
+            total.set_value(slow)
         if self._step_fn is not None:
             self._rs.seed(self.seed)
         self.mean, self.t = None, 0
@@ -170,10 +175,17 @@ class RatesFPCD(Sampler):
             raise ValueError(f"eta: expected 0 <= eta < 1, got {x!r}")
         self._eta.set_value(np.asarray(x, self._eta.dtype))
 
-    def _fast_parameters(self):
+    def _slow_values(self):
+        """The RBM's parameters, one copy per chain with per-chain fast weights."""
         lead = (self.n_chains,) if self.per_chain else ()
-        return [sn.shared(np.zeros(lead + p.get_value().shape, self.rbm.dtype), name=p.name + "_fast")
+        return [np.ascontiguousarray(np.broadcast_to(p.get_value(), lead + p.get_value().shape))
                 for p in self.rbm.params]
+
+    def _total_parameters(self):
+        # The state is slow + fast (W_t = W + W_f) rather than W_f: the step then reads one
+        # array per parameter instead of adding two first. With eps_f = 0 the update adds
+        # exact zeros, so the chains stay bit for bit those of Gibbs sampling.
+        return [sn.shared(v, name=p.name + "_total") for v, p in zip(self._slow_values(), self.rbm.params)]
 
     def _hidden_statistic(self, v1, W, c):
         return _rbm.hidden_mean(v1, W, c)      # h_mean = P(h=1|v') under the same parameters
@@ -187,14 +199,17 @@ class RatesFPCD(Sampler):
         return st.dot(v1.T, hs) / m, v1.mean(axis=0), hs.mean(axis=0)
 
     def _fast_updates(self, v1, W, c):
+        """W_f <- eta W_f + eps_f (R - S), written on W_t = W + W_f:
+        W_t <- W_t + (1 - eta) (W - W_t) + eps_f (R - S)."""
         S = self._statistics(v1, W, c)
         R = [st.constant(r) for r in self.rates]
-        return [(f, self._eta * f + self._eps * (r - s)) for f, r, s in zip(self._fast, R, S)]
+        return [(t, t + (1 - self._eta) * (p - t) + self._eps * (r - s))
+                for t, p, r, s in zip(self._total, self.rbm.params, R, S)]
 
     @property
     def fast_weights(self):
-        """The current (W_f, b_f, c_f) as NumPy arrays."""
-        return tuple(f.get_value() for f in self._fast)
+        """The current (W_f, b_f, c_f) as NumPy arrays (total minus slow)."""
+        return tuple(t.get_value() - p.get_value() for t, p in zip(self._total, self.rbm.params))
 
 
 class Herding(RatesFPCD):
