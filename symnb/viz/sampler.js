@@ -177,13 +177,14 @@ function render({ model, el }) {
     isl.src = islUrl;
   }
 
-  // the loop: ask for a frame, draw it when it comes, ask for the next on the next
-  // animation frame. A watchdog asks again if an answer was lost.
-  let asked = 0;
+  // the loop: when a frame is drawn, ask for one more. Python runs up to two frames ahead
+  // (it computes one while the browser receives and draws the other), so starting asks
+  // twice. A watchdog asks again if an answer was lost.
+  let asked = 0, drawnFrame = model.get("frame");
   function ask() {
     if (!model.get("playing")) return;
     asked = performance.now();
-    model.send({ type: "tick", frame: model.get("frame") });
+    model.send({ type: "tick", frame: drawnFrame });
   }
   const watchdog = setInterval(() => {
     if (model.get("playing") && performance.now() - asked > 1000) ask();
@@ -191,15 +192,18 @@ function render({ model, el }) {
 
   model.on("change:frame", () => {
     draw();
-    if (model.get("playing")) requestAnimationFrame(ask);
+    drawnFrame = model.get("frame");
+    ask();
   });
   model.on("change:isl_png", showPlot);
   model.on("change:playing", () => {
     root.classList.toggle("symnb-is-playing", model.get("playing"));
     ask();
+    ask();
   });
   draw();
   showPlot();
+  ask();
   ask();
   return () => {
     clearInterval(watchdog);

@@ -19,6 +19,7 @@ from .sampler_state import LiveISL, Panel, initial_states
 # name -> (label, needs the rates' data and takes eps_f/eta)
 SAMPLERS = {"gibbs": "Gibbs", "rates_fpcd": "rates-FPCD", "herding": "herding"}
 INITS = ("noise", "data", "mode")
+IN_FLIGHT = 2
 
 
 def _sampler_class(name):
@@ -37,15 +38,15 @@ class SamplerWidget(anywidget.AnyWidget):
     Controls (in the browser or as attributes): play/pause (`playing`), step, reset,
     `steps_per_frame`, `eps_f` (0 makes rates-FPCD Gibbs), `eta`, `n_chains`, `init`
     ('noise', 'data' or 'mode': every chain in one image of class mode_class). The browser
-    asks for a frame when it has drawn the last one, so Python never runs ahead of it;
-    `step()` and `produce_frame()` drive the same machinery without a browser.
+    asks for a frame each time it has drawn one, and Python runs at most IN_FLIGHT frames
+    ahead of it; `step()` and `produce_frame()` drive the same machinery without a browser.
     """
 
     _esm = pathlib.Path(__file__).with_name("sampler.js")
     _css = pathlib.Path(__file__).with_name("sampler.css")
 
     playing = t.Bool(False).tag(sync=True)
-    steps_per_frame = t.Int(10).tag(sync=True)
+    steps_per_frame = t.Int(5).tag(sync=True)
     eps_f = t.Float(0.01).tag(sync=True)
     eta = t.Float(0.95).tag(sync=True)
     n_chains = t.Int(16).tag(sync=True)
@@ -223,9 +224,10 @@ class SamplerWidget(anywidget.AnyWidget):
     def _on_msg(self, _widget, content, _buffers):
         kind = content.get("type")
         if kind == "tick":
-            # only the view that saw the latest frame gets the next one: two views of the
-            # same widget would otherwise double the rate
-            if self.playing and content.get("frame") == self.frame:
+            # a view that has drawn frame n asks for one more; up to IN_FLIGHT frames ahead
+            # of the views, so that Python computes a frame while the browser receives and
+            # draws the previous one (a second view of the widget adds no frames)
+            if self.playing and self.frame < content.get("frame", -1) + IN_FLIGHT:
                 self.produce_frame()
         elif kind == "step":
             self.step()
