@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 
 from . import datasets
 from .rbm import RBM
@@ -32,7 +33,7 @@ def mnist_rbm(progress=True, retrain=False, **overrides):
     if path.exists() and not retrain:
         try:
             rbm = RBM.load(path)
-        except (OSError, ValueError, KeyError):      # a damaged cache entry: train again
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):      # a damaged cache entry: train again
             rbm = None
         if rbm is not None and rbm.W.shape == (784, settings["n_hidden"]):
             rbm.data = X
