@@ -98,7 +98,7 @@ function render({ model, el }) {
   button("step", () => model.send({ type: "step" }));
   button("reset", () => model.send({ type: "reset" }));
   slider(bar, model, "steps_per_frame", "steps/frame", 1, 100, 1);
-  slider(bar, model, "eps_f", "eps_f", 0, 0.05, 0.001);
+  slider(bar, model, "eps_f", "eps_f", 0, 0.1, 0.001);
   slider(bar, model, "eta", "eta", 0, 0.999, 0.001);
   slider(bar, model, "n_chains", "chains", 1, 64, 1);
   const initBox = element("label", "symnb-control", bar);
@@ -110,6 +110,12 @@ function render({ model, el }) {
   model.on("change:init", () => { init.value = model.get("init"); });
 
   const panelsBox = element("div", "symnb-panels", root);
+  const key = element("div", "symnb-key", root);
+  element("span", "", key, "classes: ");
+  CLASS_COLORS.forEach((rgb, c) => {
+    const chip = element("span", "symnb-chip", key, String(c));
+    chip.style.background = `rgb(${rgb.join(",")})`;
+  });
   const isl = element("img", "symnb-isl", root);
   const status = element("div", "symnb-status", root);
   element("span", "", status, "frames drawn ");

@@ -47,8 +47,9 @@ class SamplerWidget(anywidget.AnyWidget):
 
     playing = t.Bool(False).tag(sync=True)
     steps_per_frame = t.Int(5).tag(sync=True)
-    eps_f = t.Float(0.01).tag(sync=True)
-    eta = t.Float(0.95).tag(sync=True)
+    # the setting benchmarks/mixing.py's sweep chose by held-out ISL on the MNIST RBM
+    eps_f = t.Float(0.05).tag(sync=True)
+    eta = t.Float(0.99).tag(sync=True)
     n_chains = t.Int(16).tag(sync=True)
     init = t.Unicode("data").tag(sync=True)
     budget = t.Int(20000).tag(sync=True)
@@ -81,7 +82,7 @@ class SamplerWidget(anywidget.AnyWidget):
         if classifier is None:
             if labels is None:
                 raise ValueError("labels: a classifier is trained on the data's labels; give labels= or classifier=")
-            classifier = mixing.Classifier(n_in=rbm.n_visible).fit(self.data, labels, epochs=2)
+            classifier = mixing.Classifier(n_in=rbm.n_visible).fit(self.data, labels, epochs=2, lr=0.5)
         self.classify = _as_classifier(classifier)
         held_out = np.asarray(held_out)
         self.isl_sets = (held_out[isl_points:2 * isl_points], held_out[:isl_points])   # (test, validation)
@@ -208,9 +209,11 @@ class SamplerWidget(anywidget.AnyWidget):
         self.playing = False
 
     def step(self, frames=1):
-        """Pause and produce `frames` frames."""
+        """Pause and produce `frames` frames; the last one refreshes the ISL curves."""
         self.playing = False
-        for _ in range(frames):
+        for i in range(frames):
+            if i == frames - 1:
+                self._plotted_at = -np.inf
             if not self.produce_frame():
                 break
 

@@ -67,8 +67,8 @@ def test_rates_fpcd_with_eps_zero_is_the_gibbs_panel(widget):
     gibbs, rates = w.panels
     np.testing.assert_array_equal(gibbs.current, rates.current)
     np.testing.assert_array_equal(gibbs.trace.labels[:9], rates.trace.labels[:9])
-    w.eps_f = 0.05                        # the slider reaches the sampler, no rebuild
-    assert w.samplers[1].eps_f == pytest.approx(0.05) and w.steps == 9
+    w.eps_f = 0.03                        # the slider reaches the sampler, no rebuild
+    assert w.samplers[1].eps_f == pytest.approx(0.03) and w.steps == 9
     w.step(3)
     assert not np.array_equal(gibbs.current, rates.current)
 
