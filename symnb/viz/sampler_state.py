@@ -61,8 +61,9 @@ class LiveISL:
         samples = _pack(np.asarray(samples).reshape(-1, self.D))
         for X, counts in zip(self.packed, self.counts):
             h = _popcount(X[:, None, :] ^ samples[None, :, :]).sum(axis=2, dtype=np.int64)   # (len(X), n)
-            rows = np.repeat(np.arange(len(X)) * (self.D + 1), h.shape[1])
-            np.add.at(counts.reshape(-1), rows + h.ravel(), 1)
+            rows = np.arange(len(X))
+            for j in range(h.shape[1]):       # one sample at a time: no repeated index in a +=
+                counts[rows, h[:, j]] += 1
         self.n += len(samples)
 
     def _log_density(self, counts):
