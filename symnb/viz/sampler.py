@@ -20,6 +20,7 @@ from .sampler_state import LiveISL, Panel, initial_states
 SAMPLERS = {"gibbs": "Gibbs", "rates_fpcd": "rates-FPCD", "herding": "herding"}
 INITS = ("noise", "data", "mode")
 IN_FLIGHT = 2
+HISTORY = 200_000
 
 
 def _sampler_class(name):
@@ -135,7 +136,9 @@ class SamplerWidget(anywidget.AnyWidget):
         self._new_panels()
 
     def _new_panels(self):
-        self.panels = [Panel(SAMPLERS[name], s, self.classify, LiveISL(*self.isl_sets), capacity=self.budget,
+        # the class history (not the counters) stops at HISTORY steps: a huge budget allocates nothing
+        self.panels = [Panel(SAMPLERS[name], s, self.classify, LiveISL(*self.isl_sets),
+                             capacity=min(self.budget, HISTORY),
                              film_len=self.film_len, ribbon_len=self.ribbon_len)
                        for name, s in zip(self.names, self.samplers)]
         self._plotted_at = -np.inf

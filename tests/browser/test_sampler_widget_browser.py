@@ -115,6 +115,21 @@ def test_sampler_widget_animates_in_jupyterlab(lab, record_property):
             page.locator(".symnb-sampler").screenshot(path=str(ARTIFACTS / "sampler_widget.png"))
             page.screenshot(path=str(ARTIFACTS / "sampler_widget_page.png"))
             counters = page.locator(".symnb-counters").all_text_contents()
+            # the controls: pause holds the counter, step draws exactly one frame, the eps_f
+            # slider reaches Python (its echo comes back), reset goes back to step 0
+            page.click(".symnb-pause")
+            page.wait_for_timeout(1500)              # frames already asked for arrive
+            paused = int(counter.text_content())
+            page.wait_for_timeout(1000)
+            held = int(counter.text_content())
+            page.click(".symnb-step")
+            page.wait_for_function(f"Number(document.querySelector('.symnb-frame-count').textContent) > {held}")
+            page.wait_for_timeout(500)
+            stepped = int(counter.text_content())
+            page.eval_on_selector("input[data-trait='eps_f']",
+                                  "e => { e.value = 0; e.dispatchEvent(new Event('change')); }")
+            page.click(".symnb-reset")
+            page.wait_for_function("document.querySelector('.symnb-title').textContent.includes('step 0 /')")
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "sampler_widget_failure.png"))
             (ARTIFACTS / "sampler_widget_console.txt").write_text("\n".join(console))
@@ -127,4 +142,5 @@ def test_sampler_widget_animates_in_jupyterlab(lab, record_property):
     record_property("fps", fps)
     print(f"sampler widget in JupyterLab: {fps:.1f} frames/s over {t1 - t0:.1f} s ({rates.strip()})")
     assert len(counters) == 2 and all("class changes per 1000 steps" in c for c in counters)
+    assert held == paused and stepped == held + 1
     assert fps >= 5, f"the widget drew {fps:.1f} frames/s (goal 15, floor 5): {record}"
