@@ -122,7 +122,7 @@ function render({ model, el }) {
   const counter = element("span", "symnb-frame-count", status, "0");
   const rates = element("span", "symnb-rates", status);
 
-  let panels = [], shape = "", drawn = 0, islUrl = null;
+  let panels = [], builtFor = "", drawn = 0, islUrl = null;
   const times = [];
 
   function buildPanels(layout) {
@@ -142,10 +142,10 @@ function render({ model, el }) {
   }
 
   function draw() {
-    const layout = model.get("layout");
+    const layout = model.get("shape");
     if (!layout || !layout.panels) return;
     const key = `${layout.panels}x${layout.chains}`;
-    if (key !== shape) { buildPanels(layout); shape = key; }
+    if (key !== builtFor) { buildPanels(layout); builtFor = key; }
     const side = layout.side, px = side * side;
     const images = bytesOf(model.get("images")), film = bytesOf(model.get("film"));
     const ribbon = bytesOf(model.get("ribbon"));

@@ -56,7 +56,7 @@ class SamplerWidget(anywidget.AnyWidget):
     budget = t.Int(20000).tag(sync=True)
     # what the browser draws; all set together in one message per frame
     frame = t.Int(0).tag(sync=True)
-    layout = t.Dict().tag(sync=True)
+    shape = t.Dict().tag(sync=True)             # panels, chains, film and ribbon lengths, image side
     images = t.Bytes(b"").tag(sync=True)
     film = t.Bytes(b"").tag(sync=True)
     ribbon = t.Bytes(b"").tag(sync=True)
@@ -186,9 +186,9 @@ class SamplerWidget(anywidget.AnyWidget):
             plot = self.isl_figure()
             self._plotted_at = time.monotonic()
         with self.hold_sync():
-            self.layout = {"panels": len(self.panels), "chains": self.n_chains, "film": self.film_len,
-                           "ribbon": self.ribbon_len, "side": int(np.sqrt(self.rbm.n_visible)),
-                           "budget": self.budget}
+            self.shape = {"panels": len(self.panels), "chains": self.n_chains, "film": self.film_len,
+                          "ribbon": self.ribbon_len, "side": int(np.sqrt(self.rbm.n_visible)),
+                          "budget": self.budget}
             self.images = pack([p.current for p in self.panels])
             self.film = pack([p.film for p in self.panels])
             self.ribbon = np.stack([p.trace.ribbon for p in self.panels]).tobytes()

@@ -132,9 +132,9 @@ def test_sampler_widget_animates_in_jupyterlab(lab, record_property):
             page.wait_for_function("document.querySelector('.symnb-title').textContent.includes('step 0 /')")
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "sampler_widget_failure.png"))
-            (ARTIFACTS / "sampler_widget_console.txt").write_text("\n".join(console))
             raise
         finally:
+            (ARTIFACTS / "sampler_widget_console.txt").write_text("\n".join(console))
             browser.close()
     record = {"fps_browser": round(fps, 2), "frames": n1 - n0, "seconds": round(t1 - t0, 2), "status": rates,
               "counters": counters}

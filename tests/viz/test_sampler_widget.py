@@ -44,7 +44,7 @@ def test_frames_advance_every_panel(widget):
     first = w.frame
     w.step(2)
     assert w.frame == first + 2 and w.steps == 6
-    P, C, L = 3, 4, w.layout
+    P, C, L = 3, 4, w.shape
     assert (L["panels"], L["chains"], L["side"]) == (P, C, 28)
     assert len(w.images) == P * C * PIXELS and len(w.film) == P * L["film"] * PIXELS
     assert len(w.ribbon) == P * C * L["ribbon"]
@@ -89,7 +89,7 @@ def test_chains_and_starting_state_controls(widget, mnist):
     w = widget()
     w.step()
     w.n_chains = 9
-    assert w.steps == 0 and w.layout["chains"] == 9 and all(s.n_chains == 9 for s in w.samplers)
+    assert w.steps == 0 and w.shape["chains"] == 9 and all(s.n_chains == 9 for s in w.samplers)
     w.step()
     assert len(w.images) == 2 * 9 * PIXELS
     w.init = "mode"
