@@ -137,7 +137,7 @@ class SamplerWidget(anywidget.AnyWidget):
 
     def _new_panels(self):
         # the class history (not the counters) stops at HISTORY steps: a huge budget allocates nothing
-        self.panels = [Panel(SAMPLERS[name], s, self.classify, LiveISL(*self.isl_sets),
+        self.panels = [Panel(SAMPLERS[name], s, LiveISL(*self.isl_sets),
                              capacity=min(self.budget, HISTORY),
                              film_len=self.film_len, ribbon_len=self.ribbon_len)
                        for name, s in zip(self.names, self.samplers)]
@@ -169,8 +169,10 @@ class SamplerWidget(anywidget.AnyWidget):
             self.playing = False
             return False
         t0 = time.perf_counter()
-        for p in self.panels:
-            p.advance(k)
+        means = [p.run(k) for p in self.panels]
+        labels = self.classify(np.stack(means))       # one classifier call for every panel
+        for p, m, lab in zip(self.panels, means, labels):
+            p.absorb(m, lab)
         self._publish()
         ms = 1000 * (time.perf_counter() - t0)
         self.frame_ms = ms if self.frame_ms == 0 else 0.8 * self.frame_ms + 0.2 * ms

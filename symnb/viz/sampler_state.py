@@ -39,10 +39,9 @@ class LiveISL:
     """
 
     def __init__(self, X_test, X_valid, betas=mixing.BETAS):
-        sets = [np.asarray(X) for X in (X_valid, X_test)]
-        self.D = sets[0].shape[1]
-        self.sizes = [len(X) for X in sets]
-        self.packed = [_pack(X) for X in sets]
+        X_valid, X_test = np.asarray(X_valid), np.asarray(X_test)
+        self.D, self.n_valid = X_valid.shape[1], len(X_valid)
+        self.packed = _pack(np.concatenate([X_valid, X_test]))      # validation rows first
         self.betas = np.asarray(betas, np.float64)
         # exp(-j log(beta / (1 - beta))): the kernel at distance dmin + j relative to the
         # nearest sample's. Past j*log(beta/(1-beta)) = 100 a term weighs < e^-100 of the
@@ -53,17 +52,16 @@ class LiveISL:
         self.reset()
 
     def reset(self):
-        self.counts = [np.zeros((n, self.D + 1)) for n in self.sizes]
+        self.counts = np.zeros((len(self.packed), self.D + 1))
         self.n = 0
 
     def add(self, samples):
         """Samples: binary (n, D)."""
         samples = _pack(np.asarray(samples).reshape(-1, self.D))
-        for X, counts in zip(self.packed, self.counts):
-            h = _popcount(X[:, None, :] ^ samples[None, :, :]).sum(axis=2, dtype=np.int64)   # (len(X), n)
-            rows = np.arange(len(X))
-            for j in range(h.shape[1]):       # one sample at a time: no repeated index in a +=
-                counts[rows, h[:, j]] += 1
+        h = _popcount(self.packed[:, None, :] ^ samples[None, :, :]).sum(axis=2, dtype=np.intp)   # (rows, n)
+        rows = np.arange(len(self.packed))
+        for j in range(h.shape[1]):           # one sample at a time: no repeated index in a +=
+            self.counts[rows, h[:, j]] += 1
         self.n += len(samples)
 
     def _log_density(self, counts):
@@ -79,8 +77,9 @@ class LiveISL:
         """(ISL on the test images, chosen beta), or (nan, nan) before any sample."""
         if self.n == 0:
             return float("nan"), float("nan")
-        best = int(np.argmax(self._log_density(self.counts[0]).mean(axis=0)))
-        return float(self._log_density(self.counts[1])[:, best].mean()), float(self.betas[best])
+        logp = self._log_density(self.counts)
+        best = int(np.argmax(logp[:self.n_valid].mean(axis=0)))
+        return float(logp[self.n_valid:, best].mean()), float(self.betas[best])
 
 
 class ClassTrace:
@@ -121,11 +120,11 @@ class ClassTrace:
 
 
 class Panel:
-    """One sampler in the widget: advance(k) runs k steps of its chains and updates what
+    """One sampler in the widget: run(k) takes k steps of its chains, absorb() updates what
     the panel shows (current means, filmstrip of chain 0, class trace, ISL)."""
 
-    def __init__(self, name, sampler, classify, isl, capacity, film_len=12, ribbon_len=160):
-        self.name, self.sampler, self.classify, self.isl = name, sampler, classify, isl
+    def __init__(self, name, sampler, isl, capacity, film_len=12, ribbon_len=160):
+        self.name, self.sampler, self.isl = name, sampler, isl
         n_chains, n_visible = sampler.n_chains, sampler.rbm.n_visible
         self.trace = ClassTrace(n_chains, capacity, ribbon_len)
         self.current = np.zeros((n_chains, n_visible), np.float32)
@@ -133,15 +132,19 @@ class Panel:
         self.isl_curve = []          # (samples seen, ISL, beta) at each plot refresh
         self.steps = 0
 
-    def advance(self, k):
-        means = self.sampler.run(k, mean=True)                   # (k, chains, n_visible)
-        self.trace.add(self.classify(means))
+    def run(self, k):
+        """k steps of the chains: their P(v=1|h), (k, chains, n_visible)."""
+        return self.sampler.run(k, mean=True)
+
+    def absorb(self, means, labels):
+        """Update the display from run()'s means and their classes (k, chains)."""
+        self.trace.add(labels)
         # the chains' binary states at the frame: true samples of each chain, one per frame
         self.isl.add(self.sampler.v)
         self.current = means[-1]
         self.film = np.roll(self.film, -1, axis=0)
         self.film[-1] = means[-1, 0]
-        self.steps += k
+        self.steps += len(means)
 
     def record_isl(self):
         """Add the ISL of the samples so far to the curve (a few ms: done at plot time)."""
