@@ -16,11 +16,10 @@ import traitlets as t
 
 from .sampler_state import LiveISL, Panel, initial_states
 
-# name -> (label, needs the rates' data and takes eps_f/eta)
-SAMPLERS = {"gibbs": "Gibbs", "rates_fpcd": "rates-FPCD", "herding": "herding"}
+SAMPLERS = {"gibbs": "Gibbs", "rates_fpcd": "rates-FPCD", "herding": "herding"}    # name -> panel title
 INITS = ("noise", "data", "mode")
-IN_FLIGHT = 2
-HISTORY = 200_000
+IN_FLIGHT = 2           # frames Python may run ahead of the browser's drawing
+HISTORY = 200_000       # steps of class history kept per chain (the counters run on past it)
 
 
 def _sampler_class(name):
@@ -35,6 +34,11 @@ def _as_classifier(classifier):
 
 class SamplerWidget(anywidget.AnyWidget):
     """Samplers of one RBM side by side, with the same seed, starting states and step budget.
+
+    SamplerWidget(rbm=None, data=None, labels=None, held_out=None, herding=False, ...):
+    rbm defaults to mnist_rbm() and data/labels/held_out to the bundled MNIST subset; any
+    RBM with data of its size works. `classifier` (a callable or an object with .predict)
+    names the class of each image; by default a mixing.Classifier is trained on the data.
 
     Controls (in the browser or as attributes): play/pause (`playing`), step, reset,
     `steps_per_frame`, `eps_f` (0 makes rates-FPCD Gibbs), `eta`, `n_chains`, `init`
@@ -141,7 +145,7 @@ class SamplerWidget(anywidget.AnyWidget):
                              capacity=min(self.budget, HISTORY),
                              film_len=self.film_len, ribbon_len=self.ribbon_len)
                        for name, s in zip(self.names, self.samplers)]
-        self._plotted_at = -np.inf
+        self._plot, self._plotted_at = None, -np.inf        # fresh axes for the new curves
         self._publish()
 
     @t.observe("n_chains", "init")
@@ -201,7 +205,7 @@ class SamplerWidget(anywidget.AnyWidget):
 
     def isl_figure(self):
         """The ISL curves of all panels on one matplotlib plot, as PNG bytes."""
-        if self._plot is None or len(self._plot.lines) != len(self.panels):
+        if self._plot is None:
             self._plot = IslPlot([p.name for p in self.panels])
         return self._plot.png([p.isl_curve for p in self.panels])
 
