@@ -10,6 +10,7 @@ import argparse
 import datetime
 import os
 import pathlib
+import re
 import sys
 
 from . import convnet, elementwise, harness, machine, peers, rbm, report, scan, targets, training
@@ -122,9 +123,17 @@ def main(argv=None):
     everything = not args.quick and set(sections) == set(SECTIONS) and set(peer_names) == set(peers.PEERS)
     out = args.out or (str(RESULTS) if everything else None)
     if out:
-        pathlib.Path(out).write_text(text)
+        pathlib.Path(out).write_text(text + kept_sections(out))
         print(f"wrote {out}", file=sys.stderr)
     print(text)
+
+
+def kept_sections(path) -> str:
+    """Sections other scripts wrote into the file (between "<!-- begin: ..." and "<!-- end:
+    ..." lines, e.g. benchmarks/mixing.py's), carried over when the file is rewritten."""
+    old = pathlib.Path(path).read_text() if pathlib.Path(path).exists() else ""
+    found = re.findall(r"^<!-- begin: .*?^<!-- end: [^\n]*\n?", old, re.S | re.M)
+    return "".join("\n" + s.rstrip("\n") + "\n" for s in found)
 
 
 if __name__ == "__main__":
