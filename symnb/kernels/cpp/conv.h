@@ -106,11 +106,11 @@ template <class T> static void im2col(const ConvGeom& g, const T* x, T* col) {
                 const Taps t(g, b);
                 for (npy_intp i = 0; i < g.oh; i++, row += ow) {
                     const npy_intp y = tap_row(g, a, i);
-                    if (y < 0 || y >= g.H) { memset(row, 0, ow * sizeof(T)); continue; }
+                    if (y < 0 || y >= g.H) { for (npy_intp j = 0; j < ow; j++) row[j] = 0; continue; }
                     const T* xr = x + (c * g.H + y) * g.W + t.x0;
                     for (npy_intp j = 0; j < t.jlo; j++) row[j] = 0;
-                    if (g.sw == 1) memcpy(row + t.jlo, xr + t.jlo, (t.jhi - t.jlo) * sizeof(T));
-                    else for (npy_intp j = t.jlo; j < t.jhi; j++) row[j] = xr[j * g.sw];
+                    if (g.sw == 1) for (npy_intp j = t.jlo; j < t.jhi; j++) row[j] = xr[j];   // rows of a few elements:
+                    else for (npy_intp j = t.jlo; j < t.jhi; j++) row[j] = xr[j * g.sw];        // no memcpy calls
                     for (npy_intp j = t.jhi; j < ow; j++) row[j] = 0;
                 }
             }
