@@ -160,6 +160,8 @@ def test_pool_2d_shapes_leading_axes_and_errors():
     X = st.dtensor3("x")
     got = sn.function([X], pool.pool_2d(X, (2, 3), ignore_border=False, mode="sum"), backend="numpy")(v)
     np.testing.assert_allclose(got, loop_pool(v, (2, 3), (2, 3), (0, 0), False, "sum"), rtol=1e-13)
+    empty = pool.pool_2d(X, (2, 2))                         # a window larger than the input: no output
+    assert sn.function([X], empty, backend="numpy")(np.ones((2, 1, 1))).shape == (2, 0, 0)
     with pytest.raises(ValueError, match="ignore_border"):
         pool.pool_2d(X, (2, 2), pad=(1, 1), ignore_border=False)
     with pytest.raises(ValueError, match="smaller than the window"):

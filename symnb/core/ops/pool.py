@@ -68,6 +68,8 @@ class _Pool(Op):
     def _slices(self, oh, ow):
         """For each window offset (a, b): the index selecting it in every window at once."""
         (sh, sw) = self.stride
+        if oh == 0 or ow == 0:      # no windows (a slice below would then wrap around)
+            return
         for a in range(self.ws[0]):
             for b in range(self.ws[1]):
                 yield (Ellipsis, slice(a, a + sh * (oh - 1) + 1, sh), slice(b, b + sw * (ow - 1) + 1, sw))
