@@ -187,11 +187,12 @@ def test_max_pool_gradient_goes_to_every_tied_maximum():
     np.testing.assert_array_equal(value, [[1, 1, 0], [1, 0, 1]])   # window 1: three maxima; window 2: one
 
 
-def test_average_pool_second_order_gradient():
+@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
+def test_pool_second_order_gradients(mode):
     rng = np.random.default_rng(7)
     x, v = rng.standard_normal((1, 1, 5, 5)), rng.standard_normal((1, 1, 3, 3))
 
     def f(a, c):
-        g = sn.grad((pool.pool_2d(a, (3, 3), stride=(2, 2), pad=(1, 1), mode="average_exc_pad") * c).sum(), a)
-        return (g * g).sum()
+        g = sn.grad((pool.pool_2d(a, (3, 3), stride=(2, 2), pad=(1, 1), mode=mode) * c).sum(), a)
+        return (g * g).sum() + (g * a).sum()
     sn.verify_grad(f, [x, v], rng=rng)

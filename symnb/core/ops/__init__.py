@@ -16,4 +16,4 @@ from .nnet import (Softmax, LogSoftmax, LogSoftmaxGrad, softmax, log_softmax, re
 from .fused import Fused, scalar_placeholder  # noqa: F401
 from .loop import MapRange, map_range  # noqa: F401
 from .conv import Conv2d, Conv2dGradInputs, Conv2dGradFilters, conv2d  # noqa: F401
-from .pool import Pool, MaxPoolGrad, AveragePoolGrad, pool_2d  # noqa: F401
+from .pool import Pool, MaxPoolGrad, MaxPoolGradGrad, AveragePoolGrad, pool_2d  # noqa: F401
