@@ -1,6 +1,9 @@
 // 2-d convolution for generated symnb modules (stage "program"): im2col + GEMM, one image
 // at a time, the batch split between the pool's threads (each product on one OpenBLAS
-// thread). Included only by modules that convolve (render_conv.py).
+// thread). Included only by modules that convolve (render_conv.py). Direct loops (each
+// filter tap times the image, vectorized along output rows) took 12 ms for the forward pass
+// of LeNet's first layer (batch 100, float32, one thread) and 110 ms for its second, against
+// 2 and 7-9 ms here: the GEMM's blocking wins even for one input channel.
 #pragma once
 #include "blas.h"
 
