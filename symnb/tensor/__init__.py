@@ -12,6 +12,7 @@ from ..core.ops import *  # noqa: F401,F403
 from ..core.ops import (abs, pow, round, true_div, sum, prod, max, min, all, any,  # noqa: F401
                        SCALAR_OPS, cast, where, clip, zeros_like, ones_like)
 from ..core.types import PREFIX_DTYPES, TensorType, canonical_dtype
+from . import nnet, signal  # noqa: F401  (Theano's submodules: tensor.nnet.conv2d, tensor.signal.pool)
 
 _NDIM = {"scalar": 0, "vector": 1, "row": 2, "col": 2, "matrix": 2, "tensor3": 3, "tensor4": 4, "tensor5": 5}
 
@@ -73,6 +74,3 @@ as_tensor = as_tensor_variable
 switch = where  # noqa: F811
 astype = cast
 sigmoid = globals()["sigmoid"]
-
-# Theano's submodules (`from symnb.tensor.nnet import conv2d`, `from symnb.tensor.signal import pool`).
-from . import nnet, signal  # noqa: E402,F401
