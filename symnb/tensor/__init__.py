@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from ..core.graph import Constant, Variable, as_variable, shared  # noqa: F401
@@ -12,7 +14,6 @@ from ..core.ops import *  # noqa: F401,F403
 from ..core.ops import (abs, pow, round, true_div, sum, prod, max, min, all, any,  # noqa: F401
                        SCALAR_OPS, cast, where, clip, zeros_like, ones_like)
 from ..core.types import PREFIX_DTYPES, TensorType, canonical_dtype
-from . import nnet, signal  # noqa: F401  (Theano's submodules: tensor.nnet.conv2d, tensor.signal.pool)
 
 _NDIM = {"scalar": 0, "vector": 1, "row": 2, "col": 2, "matrix": 2, "tensor3": 3, "tensor4": 4, "tensor5": 5}
 
@@ -60,6 +61,10 @@ for _kind in _NDIM:
         globals()[_p + _kind] = _c
         globals()[_p + ("matrices" if _kind == "matrix" else _kind + "s")] = _plural(_c)
 del _kind, _p, _c
+
+# Theano's submodules: tensor.nnet (conv2d, softmax, ...) and tensor.signal.pool. By name: the
+# star import above binds `nnet` to core.ops' own module, which `from . import nnet` would keep.
+nnet, signal = (importlib.import_module(f"{__name__}.{m}") for m in ("nnet", "signal"))
 
 
 def constant(value, dtype=None, name=None):

@@ -58,6 +58,13 @@ def loop_pool(x, ws, stride, pad, ignore_border, mode):
     return out
 
 
+def test_theano_import_paths():
+    import symnb.tensor.signal.pool as pool_module
+    assert st.nnet.__name__ == "symnb.tensor.nnet" and st.nnet.conv2d is st.conv2d is conv2d
+    assert st.nnet.softmax is st.softmax and st.nnet.sigmoid is st.sigmoid
+    assert st.signal.pool is pool is pool_module and pool.pool_2d is st.pool_2d
+
+
 def conv_cases():
     return [(b, s, f, d) for b in BORDERS for s in STRIDES for f in (True, False) for d in ((1, 1), (2, 1))]
 
