@@ -65,12 +65,14 @@ static int conv_setup(State* S, int node, int role, int border, npy_intp ph, npy
     return 0;
 }
 
-// Threads for one convolution: one image each at least, and only when the work pays for
-// waking them (a 64k multiply-add bound as for products).
+// Parts of one convolution's batch, each with its own scratch: none when the work does not
+// pay for waking the threads (a 64k multiply-add bound as for products), else four per thread
+// (one image each at least), so that a thread the OS puts aside leaves most of its share to
+// the others (the pool's threads take each other's unstarted parts).
 static inline int conv_parts(const ConvGeom& g) {
     const double macs = (double)g.N * g.O * g.ohw() * g.ckk();
     if (n_threads < 2 || macs < 65536.0) return 1;
-    return (int)(g.N < n_threads ? g.N : n_threads);
+    return (int)(g.N < 4 * n_threads ? g.N : 4 * n_threads);
 }
 
 // Scratch elements a call needs: a column matrix per thread, and for the filter gradient
