@@ -129,3 +129,37 @@ def rows_f(n=100, dtypes=("float32", "float64"), peer_names=peers.PEERS) -> list
                         builders, key={"batch": n, "dtype": dtype}, flops=flops(n), dtype=dtype,
                         rtol=1e-6 if dtype == "float64" else 2e-3))
     return rows
+
+
+def cpu_times(n=100, dtypes=("float32", "float64"), calls=8, repeats=5) -> dict:
+    """{dtype: {implementation: median CPU seconds per step}}: process CPU time (every thread's),
+    so other processes' load hardly moves it, unlike the harness's wall-clock medians."""
+    import time
+    out = {}
+    for dtype in dtypes:
+        impls = {name: build() for name, build in rows_f(n, (dtype,), peers.available(("jax", "torch")))[0]
+                 .builders.items()}
+        samples = {name: [] for name in impls}
+        for impl in impls.values():
+            impl.run()
+        for _ in range(repeats):                  # interleaved: a slow stretch hits every column
+            for name, impl in impls.items():
+                k = 1 if name.endswith("numpy") else calls
+                t = time.process_time()
+                for _ in range(k):
+                    impl.run()
+                samples[name].append((time.process_time() - t) / k)
+        out[dtype] = {name: sorted(s)[len(s) // 2] for name, s in samples.items()}
+    return out
+
+
+if __name__ == "__main__":
+    # One thread each: `OPENBLAS_NUM_THREADS=1 SYMNB_NUM_THREADS=1 python -m benchmarks.convnet`
+    # (NumPy's BLAS reads its variable at import); JAX and PyTorch are set here, before use.
+    import os
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    if peers.load("torch") is not None:
+        peers.load("torch").set_num_threads(1)
+    for dtype, cells in cpu_times().items():
+        print(f"| LeNet SGD step, batch 100, {dtype}, one thread, CPU time | "
+              + " | ".join(f"{peers.label(k)} {v * 1e3:.1f} ms" for k, v in cells.items()) + " |")

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from ..core.graph import Constant, Variable, as_variable, shared  # noqa: F401
@@ -61,6 +63,11 @@ for _kind in _NDIM:
         globals()[_p + ("matrices" if _kind == "matrix" else _kind + "s")] = _plural(_c)
 del _kind, _p, _c
 
+# Theano's submodules: tensor.nnet (conv2d, softmax, ...), tensor.signal.pool and tensor.xlogx
+# (as in Theano, `st.xlogx` is the module: `st.xlogx.xlogx(x)`). By name: the star import above
+# binds `nnet` and `xlogx` to core.ops' own module and function, which `from . import` would keep.
+nnet, signal, xlogx = (importlib.import_module(f"{__name__}.{m}") for m in ("nnet", "signal", "xlogx"))
+
 
 def constant(value, dtype=None, name=None):
     return Constant(np.asarray(value, dtype=dtype), name=name)
@@ -75,7 +82,3 @@ switch = where  # noqa: F811
 astype = cast
 sigmoid = globals()["sigmoid"]
 from ..core.ops.nnet import xlogy0  # noqa: E402,F401
-
-# Theano's submodules (`from symnb.tensor.nnet import conv2d`, `from symnb.tensor.signal import pool`).
-# As in Theano, `st.xlogx` is the module: `st.xlogx.xlogx(x)`, `from symnb.tensor.xlogx import xlogx`.
-from . import nnet, signal, xlogx  # noqa: E402,F401

@@ -57,10 +57,7 @@ def compiler_command(f) -> str:
 
 
 def _node_order(f) -> list:
-    """The nodes in the order the renderer numbered their blocks."""
-    if f.backend_name == "cpp":
-        from ..kernels.cpp.renderer import last_writes_last
-        return last_writes_last(f.fgraph)
+    """The nodes in the order the renderer numbered their blocks (the schedule every backend runs)."""
     return list(f.fgraph.nodes)
 
 

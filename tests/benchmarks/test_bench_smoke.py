@@ -4,7 +4,7 @@ only: speed is measured by `make bench`, never asserted here."""
 import numpy as np
 import pytest
 
-from benchmarks import elementwise, harness, machine, peers, rbm, report, targets, training
+from benchmarks import convnet, elementwise, harness, machine, peers, rbm, report, targets, training
 
 
 def tiny_rows(peer_names=()):
@@ -42,6 +42,12 @@ def test_installed_peer_matches_numpy(peer):
     for row in rows:
         row.builders = {k: v for k, v in row.builders.items() if k in ("numpy", peer)}
     check(rows, [peer])
+
+
+def test_lenet_row_matches_numpy():
+    """Workload F at batch 2: symnb's backends and the installed peers against the NumPy step."""
+    rows = convnet.rows_f(n=2, dtypes=("float64",), peer_names=peers.available(("jax", "torch")))
+    check(rows, [f"symnb:{b}" for b in peers.symnb_backends()] + peers.available(("jax", "torch")))
 
 
 def test_a_wrong_result_is_reported_not_timed():

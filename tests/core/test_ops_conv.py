@@ -58,6 +58,13 @@ def loop_pool(x, ws, stride, pad, ignore_border, mode):
     return out
 
 
+def test_theano_import_paths():
+    import symnb.tensor.signal.pool as pool_module
+    assert st.nnet.__name__ == "symnb.tensor.nnet" and st.nnet.conv2d is st.conv2d is conv2d
+    assert st.nnet.softmax is st.softmax and st.nnet.sigmoid is st.sigmoid
+    assert st.signal.pool is pool is pool_module and pool.pool_2d is st.pool_2d
+
+
 def conv_cases():
     return [(b, s, f, d) for b in BORDERS for s in STRIDES for f in (True, False) for d in ((1, 1), (2, 1))]
 
@@ -160,6 +167,8 @@ def test_pool_2d_shapes_leading_axes_and_errors():
     X = st.dtensor3("x")
     got = sn.function([X], pool.pool_2d(X, (2, 3), ignore_border=False, mode="sum"), backend="numpy")(v)
     np.testing.assert_allclose(got, loop_pool(v, (2, 3), (2, 3), (0, 0), False, "sum"), rtol=1e-13)
+    empty = pool.pool_2d(X, (2, 2))                         # a window larger than the input: no output
+    assert sn.function([X], empty, backend="numpy")(np.ones((2, 1, 1))).shape == (2, 0, 0)
     with pytest.raises(ValueError, match="ignore_border"):
         pool.pool_2d(X, (2, 2), pad=(1, 1), ignore_border=False)
     with pytest.raises(ValueError, match="smaller than the window"):
@@ -185,11 +194,12 @@ def test_max_pool_gradient_goes_to_every_tied_maximum():
     np.testing.assert_array_equal(value, [[1, 1, 0], [1, 0, 1]])   # window 1: three maxima; window 2: one
 
 
-def test_average_pool_second_order_gradient():
+@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
+def test_pool_second_order_gradients(mode):
     rng = np.random.default_rng(7)
     x, v = rng.standard_normal((1, 1, 5, 5)), rng.standard_normal((1, 1, 3, 3))
 
     def f(a, c):
-        g = sn.grad((pool.pool_2d(a, (3, 3), stride=(2, 2), pad=(1, 1), mode="average_exc_pad") * c).sum(), a)
-        return (g * g).sum()
+        g = sn.grad((pool.pool_2d(a, (3, 3), stride=(2, 2), pad=(1, 1), mode=mode) * c).sum(), a)
+        return (g * g).sum() + (g * a).sum()
     sn.verify_grad(f, [x, v], rng=rng)

@@ -13,7 +13,7 @@ from .subtensor import Subtensor, IncSubtensor, subtensor, set_subtensor, inc_su
 from .blas import Dot, BatchedMatmul, dot, matmul, outer, tensordot  # noqa: F401
 from .nnet import (Softmax, LogSoftmax, LogSoftmaxGrad, softmax, log_softmax, relu, binary_crossentropy,  # noqa: F401
                    sigmoid_binary_crossentropy, categorical_crossentropy, xlogx, xlogy0)
+from .conv import Conv2d, Conv2dGradInputs, Conv2dGradFilters, conv2d  # noqa: F401
+from .pool import Pool, MaxPoolGrad, MaxPoolGradGrad, AveragePoolGrad, pool_2d  # noqa: F401
 from .fused import Fused, scalar_placeholder  # noqa: F401
 from .loop import MapRange, map_range  # noqa: F401
-from .conv import Conv2d, Conv2dGradInputs, Conv2dGradFilters, conv2d  # noqa: F401
-from .pool import Pool, MaxPoolGrad, AveragePoolGrad, pool_2d  # noqa: F401

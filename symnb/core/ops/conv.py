@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import as_variable
-from ..types import TensorType, is_float, is_int, result_dtype
+from ..types import TensorType, is_float, result_dtype
 from .base import Op, apply_op
 from . import elemwise as E
 from .shape import shape, static_entries
@@ -84,11 +84,13 @@ class _Conv(Op):
 
     @staticmethod
     def _check_shape_vec(v):
-        if v.ndim != 1 or not is_int(v.dtype) or v.type.shape[0] not in (None, 4):
-            raise TypeError(f"conv2d gradient: a shape argument must be an int vector of length 4, got {v.type}")
+        if v.ndim != 1 or v.dtype != "int64" or v.type.shape[0] not in (None, 4):
+            raise TypeError(f"conv2d gradient: a shape argument must be an int64 vector of length 4, got {v.type}")
         return static_entries(v, 4)
 
     def _runtime_geometry(self, H, W, kh, kw):
+        if kh < 1 or kw < 1:
+            raise ValueError(f"{self.name}: the filters are empty ({kh}x{kw})")
         ph, pw, oh, ow = self.geometry(H, W, kh, kw)
         if oh < 1 or ow < 1:
             raise ValueError(f"{self.name}: a {kh}x{kw} kernel (dilation {self.dilation}) does not fit an "

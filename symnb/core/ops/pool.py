@@ -12,6 +12,7 @@ import numpy as np
 from ..graph import as_variable
 from ..types import TensorType, is_float
 from .base import Op, apply_op
+from . import elemwise as E
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
@@ -68,6 +69,8 @@ class _Pool(Op):
     def _slices(self, oh, ow):
         """For each window offset (a, b): the index selecting it in every window at once."""
         (sh, sw) = self.stride
+        if oh == 0 or ow == 0:      # no windows (a slice below would then wrap around)
+            return
         for a in range(self.ws[0]):
             for b in range(self.ws[1]):
                 yield (Ellipsis, slice(a, a + sh * (oh - 1) + 1, sh), slice(b, b + sw * (ow - 1) + 1, sw))
@@ -119,8 +122,6 @@ class MaxPoolGrad(_Pool):
     """Max pooling's gradient, inputs (x, pooled x, gz): each window's gradient goes to the
     elements equal to its maximum (all of them on a tie, as Theano), summed over windows."""
 
-    differentiable = False
-
     def infer(self, x, out, gz):
         self._check(x)
         if out.type.dtype != x.dtype or gz.type.dtype != x.dtype:
@@ -138,6 +139,41 @@ class MaxPoolGrad(_Pool):
         for s in self._slices(oh, ow):
             g[s] += np.where(ext[s] == out, gz, 0)
         return (self._crop(g, H, W),)
+
+    def grad(self, inputs, outputs, gouts):
+        # Linear in gz; in x and out piecewise constant (the maxima move only at ties).
+        x, out, _ = inputs
+        params = (self.ws, self.stride, self.pad, self.ignore_border, self.mode)
+        return [E.zeros_like(x), E.zeros_like(out), apply_op(MaxPoolGradGrad(*params), [x, out, gouts[0]])]
+
+
+@dataclass(frozen=True)
+class MaxPoolGradGrad(_Pool):
+    """The adjoint of MaxPoolGrad in gz, inputs (x, pooled x, ggx): per window, the sum of
+    ggx over the elements equal to its maximum (second derivatives through max pooling)."""
+
+    def infer(self, x, out, ggx):
+        self._check(x)
+        if out.type.dtype != x.dtype or ggx.type.dtype != x.dtype:
+            raise TypeError(f"max pool second gradient: x, out and ggx must share one dtype, got {x.type}, "
+                            f"{out.type}, {ggx.type}")
+        return [out.type]
+
+    def perform(self, x, out, ggx):
+        if out.shape != self.out_shape(x.shape) or ggx.shape != x.shape:
+            raise ValueError(f"max pool second gradient: pooled shape {out.shape} and ggx shape {ggx.shape} do "
+                             f"not fit an input of shape {x.shape}")
+        ext, oh, ow = self._extended(x, -np.inf if x.size else 0)
+        gext, _, _ = self._extended(ggx, 0)
+        ggz = np.zeros(out.shape, dtype=x.dtype)
+        for s in self._slices(oh, ow):
+            ggz += np.where(ext[s] == out, gext[s], 0)
+        return (ggz,)
+
+    def grad(self, inputs, outputs, gouts):
+        x, out, _ = inputs
+        params = (self.ws, self.stride, self.pad, self.ignore_border, self.mode)
+        return [E.zeros_like(x), E.zeros_like(out), apply_op(MaxPoolGrad(*params), [x, out, gouts[0]])]
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,7 @@ def pool(c):
     if isinstance(op, Pool):
         return "\n".join(lines + [
             c.buffer(0, nd, "dims"),
-            f"NoGil nogil(1e6);",
-            f"pool_forward<{T}>(g, data<{T}>(xc.a()), data<{T}>({c.outs[0]}));"])
+            f"if (pool_forward<{T}>(g, data<{T}>(xc.a()), data<{T}>({c.outs[0]})) < 0) {c.fail()}"])
     operands = ["pooled", "gz"] if isinstance(op, MaxPoolGrad) else ["gz"]
     for j, what in enumerate(operands, 1):
         lines += [f"Ref {what}(contiguous({c.ins[j]})); if (!{what}.p) {c.fail()}",
@@ -65,8 +64,8 @@ def pool(c):
     pooled = f"data<{T}>(pooled.a())" if isinstance(op, MaxPoolGrad) else "nullptr"
     return "\n".join(lines + [
         c.buffer(0, nd, f"PyArray_DIMS({c.ins[0]})"),
-        f"NoGil nogil(1e6);",
-        f"pool_backward<{T}>(g, data<{T}>(xc.a()), {pooled}, data<{T}>(gz.a()), data<{T}>({c.outs[0]}));"])
+        f"if (pool_backward<{T}>(g, data<{T}>(xc.a()), {pooled}, data<{T}>(gz.a()), data<{T}>({c.outs[0]})) < 0) "
+        f"{c.fail()}"])
 
 
 def headers(body: str) -> tuple:

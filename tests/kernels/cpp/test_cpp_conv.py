@@ -86,3 +86,14 @@ def test_lenet_layers_threaded_strided_inputs_and_errors():
     # (too small an image leaves conv2d's output too small for V)
     with pytest.raises(ValueError):
         f(x[:, :, :20, :20], w, v)
+
+
+def test_max_pool_propagates_nan_and_empty_outputs_as_the_reference():
+    X = st.dmatrix("x")
+    y = pool.pool_2d(X, (2, 2), stride=(1, 1))
+    x = np.arange(12.0).reshape(3, 4)
+    x[1, 1] = np.nan
+    ref, got, _ = both([X], [y, sn.grad(y.sum(), X), pool.pool_2d(X, (4, 4))], x)
+    for r, g in zip(ref, got):
+        np.testing.assert_array_equal(g, r)
+    assert np.isnan(got[0]).sum() == 4 and got[2].shape == (0, 1)     # (a window taller than the input)
