@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..core.graph import Constant, SharedVariable, Variable, replace, toposort
 from ..core.ops import Fused, Shape
+from ..core.ops.scan import Scan
 from ..core.printing import format_constant, pp
 from ..core.rewrite import RewriteResult, rewrite
 from .engine import render_svg
@@ -192,9 +193,13 @@ class Graph:
             expr = fused_expression(node)
             tip = f"{expr}\n{tip}"
             if self.expand_fused:
-                return self._cluster(node, ident, expr, tip, classes, extra)
+                return self._cluster(node, ident, "fused loop", [f"i{k}" for k in range(len(op.inner_inputs))],
+                                     tip, classes + ["symnb-fused"], extra, "fused")
             label, kind = f"fused loop ({len(op.inner_nodes)} ops)\n{_shorten(expr)}", "fused"
             classes.append("symnb-fused")
+        elif isinstance(op, Scan):      # a loop is always drawn open: its body is what it does
+            return self._cluster(node, ident, f"{op.label}: one step", op.step_inputs(), tip,
+                                 classes + ["symnb-scan"], extra, "op")
         else:
             label, kind = op.label, "op"
         if any(o.name for o in node.outputs):
@@ -202,28 +207,30 @@ class Graph:
         return [f'  {ident} [label={_quote(label)}, tooltip={_quote(tip)}, class="{" ".join(classes)}", '
                 f'{STYLE[kind]}{extra}];']
 
-    def _cluster(self, node, ident, expr, tip, classes, extra) -> list[str]:
-        """A fused node drawn open: its inner elementwise graph inside a box."""
+    def _cluster(self, node, ident, title, input_labels, tip, classes, extra, kind) -> list[str]:
+        """A node with an inner graph (a fused loop, a scan's step) drawn open: the inner
+        graph inside a box, its inputs as small circles labelled `input_labels`."""
         op = node.op
-        lines = [f"  subgraph cluster_{ident} {{", f'    label={_quote("fused loop")}; style="rounded,dashed"; '
+        lines = [f"  subgraph cluster_{ident} {{", f'    label={_quote(title)}; style="rounded,dashed"; '
                  'color="#b28704"; fontname="Helvetica"; fontsize=10;', f"    tooltip={_quote(tip)};"]
         inner_ids = {}
-        for k, v in enumerate(op.inner_inputs):
+        for k, (v, name) in enumerate(zip(op.inner_inputs, input_labels)):
             inner_ids[id(v)] = f"{ident}_i{k}"
-            lines.append(f'    {ident}_i{k} [label="i{k}", shape=circle, width=0.3, fontsize=9, style=filled, '
-                         'fillcolor="#ffffff"];')
+            lines.append(f'    {ident}_i{k} [label={_quote(_shorten(name, 16))}, shape=ellipse, width=0.3, height=0.25, fontsize=9, '
+                         'style=filled, fillcolor="#ffffff"];')
         for j, inner in enumerate(toposort(list(op.inner_outputs))):
             inner_ids[id(inner)] = f"{ident}_n{j}"
             lines.append(f'    {ident}_n{j} [label={_quote(inner.op.label)}, {STYLE["op"]}];')
             for v in inner.inputs:
                 src = inner_ids.get(id(v.owner) if v.owner is not None else id(v))
-                if src is None:          # an inner constant
+                if src is None:          # an inner constant (or a value the body reads from outside)
                     src = inner_ids[id(v)] = f"{ident}_c{len(inner_ids)}"
-                    lines.append(f'    {src} [label={_quote(format_constant(v))}, {STYLE["constant"]}];')
+                    text = format_constant(v) if isinstance(v, Constant) else (v.name or str(v.type))
+                    lines.append(f'    {src} [label={_quote(_shorten(text, 24))}, {STYLE["constant"]}];')
                 lines.append(f"    {src} -> {ident}_n{j};")
         # The node itself: a small collector the outer edges attach to.
-        lines.append(f'    {ident} [label="out", tooltip={_quote(tip)}, class="{" ".join(classes + ["symnb-fused"])}", '
-                     f'{STYLE["fused"]}{extra}];')
+        lines.append(f'    {ident} [label={_quote("out" if kind == "fused" else op.label)}, tooltip={_quote(tip)}, '
+                     f'class="{" ".join(classes)}", {STYLE[kind]}{extra}];')
         for o in op.inner_outputs:
             src = inner_ids.get(id(o.owner) if o.owner is not None else id(o))
             if src is not None:

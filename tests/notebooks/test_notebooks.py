@@ -45,7 +45,8 @@ def test_notebook_runs(path, monkeypatch):
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     magic_cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("%%symbolic")]
-    assert magic_cells, f"{path.name} does not use %%symbolic"
+    if path.name[:2] in ("00", "01", "02", "03"):     # the notebooks that teach the notebook layer
+        assert magic_cells, f"{path.name} does not use %%symbolic"
     for cell in magic_cells:
         for mime, n in expected_outputs(cell.source).items():
             assert len(shown(cell.outputs, mime)) >= n, f"{path.name}: {cell.source.splitlines()[0]!r} shows no {mime}"

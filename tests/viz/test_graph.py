@@ -42,6 +42,17 @@ def test_fused_node_shows_its_expression_and_opens():
     assert "symnb-fused" in svg_text(opened)
 
 
+def test_scan_is_one_node_with_its_step_as_a_cluster():
+    coef, x = st.dvector("coef"), st.dscalar("x")
+    terms, _ = sn.scan(lambda c, p, x: c * x ** p, sequences=[coef, st.arange(10, dtype="float64")],
+                       non_sequences=[x])
+    for g in (viz.graph(terms.sum()), viz.graph(terms.sum(), rewritten=True)):
+        assert g.dot.count("subgraph cluster_") == 1 and "scan: one step" in g.dot
+        svg = svg_text(g)
+        assert "symnb-scan" in svg and "coef[t]" in svg       # the body's inputs by their step names
+        assert sum(isinstance(n.op, sn.core.ops.scan.Scan) for n in g.nodes) == 1
+
+
 def test_rewritten_view_marks_what_the_rewrite_created():
     g = viz.graph([cost, grad_W], rewritten=True)
     marked = {n.op.name for n in g.nodes if id(n) in g.new}
