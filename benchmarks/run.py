@@ -13,6 +13,8 @@ import pathlib
 import re
 import sys
 
+from symnb.kernels.cpp.compiler import avx512
+
 from . import convnet, elementwise, harness, machine, peers, rbm, report, scan, targets, training
 
 SECTIONS = ("A", "B", "C", "D", "E", "F", "G", "overhead", "compile")
@@ -45,7 +47,31 @@ def build_rows(sections, scale, peer_names) -> list:
         rows += scan.rows_g(gibbs_steps=scale["gibbs_steps"], peer_names=peer_names)
     if "overhead" in sections:
         rows += elementwise.rows_overhead(peer_names)
+    if avx512():
+        for row in rows:
+            add_portable_column(row)
     return rows
+
+
+def add_portable_column(row) -> None:
+    """On an AVX-512 machine, symnb's C++ once more with AVX-512 switched off
+    (SYMNB_CXXFLAGS=-mno-avx512f, part of the cache key): the kernels every other x86-64
+    machine runs, side by side with the hand-written AVX-512 ones."""
+    build = row.builders.get("symnb:cpp")
+    if build is None:
+        return
+
+    def portable():
+        before = os.environ.get("SYMNB_CXXFLAGS")
+        os.environ["SYMNB_CXXFLAGS"] = ((before or "") + " -mno-avx512f").strip()
+        try:
+            return build()          # compiles now; the module keeps what it was built with
+        finally:
+            if before is None:
+                del os.environ["SYMNB_CXXFLAGS"]
+            else:
+                os.environ["SYMNB_CXXFLAGS"] = before
+    row.builders["symnb:cpp portable"] = portable
 
 
 def run_rows(rows, budget, verbose) -> dict:

@@ -377,7 +377,8 @@ def _memo_key(backend_name, rewrite, leaves, outputs, n_out, targets):
     const_bytes += sum(o.data.nbytes for o in outs if isinstance(o, Constant))
     if const_bytes > MEMO_MAX_CONSTANT_BYTES:
         return None, ()
-    key = (backend_name, passes[0], tuple((v.type, v.name, type(v)) for v in leaves),
+    key = (backend_name, get_backend(backend_name).settings(), passes[0],
+           tuple((v.type, v.name, type(v)) for v in leaves),
            tuple(parts), outs, n_out, tuple(ref[id(k)] for k in targets))
     try:
         hash(key)

@@ -122,6 +122,18 @@ def test_another_backend_misses():
     assert memo_size() == 2 and f.backend_name == "cpp" and "#include" in f.source
 
 
+def test_other_compiler_flags_miss(monkeypatch):
+    ok, why = BACKENDS["cpp"].available()
+    if not ok:
+        pytest.skip(why)
+    monkeypatch.delenv("SYMNB_CXXFLAGS", raising=False)
+    f, _, _ = sgd("cpp")
+    monkeypatch.setenv("SYMNB_CXXFLAGS", "-DSYMNB_MEMO_PROBE=1")     # a build setting, not the graph
+    g, _, _ = sgd("cpp")
+    assert memo_size() == 2 and g.program.module is not f.program.module
+    assert g.cache_answer != "memo"
+
+
 def test_different_updates_and_outputs_miss(backend):
     x = st.dvector("x")
     w = sn.shared(np.ones(3), name="w")

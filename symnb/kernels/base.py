@@ -104,6 +104,11 @@ class Backend:
     def compile(self, fgraph: FunctionGraph) -> Program:
         raise NotImplementedError
 
+    def settings(self) -> tuple:
+        """What, besides the graph, decides the program this backend compiles now (compiler
+        and flags from the environment): part of sn.function's in-process memo key."""
+        return ()
+
     # ---- the boundary: host (NumPy) arrays unless a backend says otherwise
     def input_check(self, type_, label):
         """A callable turning a user's value for a slot of this type into what the program

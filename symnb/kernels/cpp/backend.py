@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ..base import Backend, register
-from .compiler import compiler_available
+from .compiler import compiler, compiler_available, user_flags
 from .program import CppProgram
 from .renderer import CppRenderer
 
@@ -21,6 +21,9 @@ class CppBackend(Backend):
 
     def compile(self, fgraph):
         return CppProgram(fgraph)
+
+    def settings(self):
+        return compiler(), user_flags()     # $CXX and $SYMNB_CXXFLAGS, read at each compile
 
 
 register(CppBackend())

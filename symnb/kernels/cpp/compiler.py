@@ -187,6 +187,13 @@ def toolchain() -> Toolchain:
     return tc
 
 
+def avx512() -> bool:
+    """Do the modules built now use AVX-512 (what -march=native and $SYMNB_CXXFLAGS leave on)?"""
+    words = toolchain().target.split()
+    last = {w: i for i, w in enumerate(words) if w in ("-mavx512f", "-mno-avx512f")}   # the last one wins
+    return last.get("-mavx512f", -1) > last.get("-mno-avx512f", -1)
+
+
 def compiler_available() -> tuple[bool, str]:
     """(True, "<path>: <version line>") when the compiler runs, else (False, why)."""
     try:

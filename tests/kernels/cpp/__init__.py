@@ -12,7 +12,5 @@ def child_env() -> dict:
 
 def avx512() -> bool:
     """Does -march=native here include AVX-512 (vmath.h's own functions and explicit kernels)?"""
-    from symnb.kernels.cpp.compiler import toolchain
-    words = toolchain().target.split()
-    last = {w: i for i, w in enumerate(words) if w in ("-mavx512f", "-mno-avx512f")}   # the last one wins
-    return last.get("-mavx512f", -1) > last.get("-mno-avx512f", -1)
+    from symnb.kernels.cpp.compiler import avx512 as enabled
+    return enabled()
