@@ -262,3 +262,17 @@ def test_display_shows_the_loop_as_one_node_with_its_body():
     assert "h0[t-1] [id" in tree
     tex = sn.latex(hs[-1])
     assert r"\text{where scan\{rnn\} steps } \left(\mathrm{X[t]}, \mathrm{h0[t-1]}, W\right) \mapsto \tanh" in tex
+
+
+def test_backward_loop_reads_forward_states_and_drops_unread_outputs():
+    X, h0, W = st.dtensor3("X"), st.dmatrix("h0"), st.dmatrix("W")
+    hs, _ = sn.scan(lambda x, h, W: st.tanh(x + st.dot(h, W)), sequences=X, outputs_info=h0, non_sequences=W)
+    cost = hs.sum()
+    f = sn.function([X, h0, W], sn.grad(cost, W), backend="numpy")
+    assert "scan_prune_outputs" in [s.rule for s in f.rewritten.history]
+    (back,) = [n for n in sn.nodes(f) if n.op.name == "grad_of_scan"]
+    assert back.op.n_mapped == 0                          # no gradient for X: not computed
+    assert "tanh" not in str([n.op.name for n in sn.nodes(list(back.op.inner_outputs))])   # not recomputed
+    rng = np.random.default_rng(5)
+    x, h, w = rng.normal(size=(4, 2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5
+    assert np.allclose(f(x, h, w), numpy_elman(x, h, np.eye(3), w, np.zeros(3), np.ones((4, 2, 3)))[4])

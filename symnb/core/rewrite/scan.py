@@ -1,7 +1,8 @@
 """The scan pass of the rewrite pipeline: what happens to a loop's body (rewrite stage).
 
-For each Scan node: loop-invariant subexpressions move out of the body (computed once, then
-read as non-sequences); the body is rewritten with the default pipeline (its steps enter
+For each Scan node: outputs nobody reads are dropped, with what only they needed;
+loop-invariant subexpressions move out of the body (computed once, then read as
+non-sequences); the body is rewritten with the default pipeline (its steps enter
 the history under "<scan name>/<pass>"); a state read only at its last rows keeps only
 those rows (memory O(state), not O(n_steps x state)).
 """
@@ -60,6 +61,41 @@ def rewrite_body(op: Scan, history):
     return op if all(a is b for a, b in zip(new, op.inner_outputs)) else dataclasses.replace(op, inner_outputs=new)
 
 
+def prune(op: Scan, inputs, wanted):
+    """(op, inputs, {old output index: new}) without the outputs nobody reads (wanted[k]
+    False) and the inputs only they needed; a state goes only when no kept output reads it."""
+    _, in_taps, _ = op.split_inner_inputs()
+    keep = list(wanted)
+    while True:
+        needed = list(op.inner_outputs[op.nout:]) + [o for k, o in enumerate(op.inner_outputs[:op.nout]) if keep[k]]
+        reach = {id(v) for v in needed} | {id(i) for n in toposort(needed) for i in n.inputs}
+        more = [k for k in range(op.n_states) if not keep[k] and any(id(p) in reach for p in in_taps[k])]
+        if not more:
+            break
+        for k in more:
+            keep[k] = True
+    if all(keep):
+        return op, inputs, None
+    n_steps, seqs, inits, nonseqs = op.split_inputs(list(inputs))
+    in_seqs, _, in_ns = op.split_inner_inputs()
+    states = [k for k in range(op.n_states) if keep[k]]
+    mapped = [j for j in range(op.n_mapped) if keep[op.n_states + j]]
+    s_keep = [j for j, v in enumerate(in_seqs) if id(v) in reach]
+    ns_keep = [i for i, v in enumerate(in_ns) if id(v) in reach]
+    new = dataclasses.replace(
+        op, inner_inputs=tuple([in_seqs[j] for j in s_keep] + [p for k in states for p in in_taps[k]]
+                               + [in_ns[i] for i in ns_keep]),
+        inner_outputs=tuple(op.inner_outputs[k] for k in states + [op.n_states + j for j in mapped])
+        + tuple(op.inner_outputs[op.nout:]),
+        n_seqs=len(s_keep), taps=tuple(op.taps[k] for k in states), n_mapped=len(mapped),
+        keep=tuple(op.kept(k) for k in states),
+        labels=tuple([op.seq_label(j) for j in s_keep] + [op.out_label(k) for k in states]
+                     + [op.out_label(op.n_states + j) for j in mapped]))
+    ins = [n_steps, *[seqs[j] for j in s_keep], *[inits[k] for k in states], *[nonseqs[i] for i in ns_keep]]
+    index = {k: i for i, k in enumerate(states + [op.n_states + j for j in mapped])}
+    return new, ins, index
+
+
 def _last_row_readers(v, lag, clients, returned):
     """The nodes that read v, when each picks one of its last `lag` rows (v[-1], v[-2, 3],
     also through slices that drop leading rows, v[1:][-1]); None when some node reads more."""
@@ -98,20 +134,24 @@ def scan_pass(outputs, history, name):
         if not isinstance(node.op, Scan):
             continue
         inputs = replace(list(node.inputs), mapping) if mapping else list(node.inputs)
-        op, inputs = hoist_invariants(node.op, inputs)
+        op, inputs, index = prune(node.op, inputs, [id(o) in clients or id(o) in returned for o in node.outputs])
+        olds = list(node.outputs) if index is None else [node.outputs[k] for k in sorted(index, key=index.get)]
+        pruned = op
+        op, inputs = hoist_invariants(op, inputs)
+        hoisted = op is not pruned
         op = rewrite_body(op, history)
-        picks = [None if op.kept(k) else _last_row_readers(node.outputs[k], lag, clients, returned)
+        picks = [None if op.kept(k) else _last_row_readers(olds[k], lag, clients, returned)
                  for k, lag in enumerate(op.lags)]
-        keep = tuple(op.kept(k) or p is not None for k, p in enumerate(picks))
-        if any(keep):
-            op = dataclasses.replace(op, keep=keep)
+        if any(p is not None for p in picks):
+            op = dataclasses.replace(op, keep=tuple(op.kept(k) or p is not None for k, p in enumerate(picks)))
         if op is node.op and all(a is b for a, b in zip(inputs, node.inputs)):
             continue
         new_outs = apply_op(op, inputs, trace=node.trace, as_list=True)
-        if history is not None and op.inner_inputs != node.op.inner_inputs:
-            history.append(Step(name, "scan_hoist_invariants", node.outputs[0], new_outs[0]))
-        for k, (old, new) in enumerate(zip(node.outputs, new_outs)):
-            if not op.kept(k) or node.op.kept(k):
+        for rule, done in (("scan_prune_outputs", index is not None), ("scan_hoist_invariants", hoisted)):
+            if done and history is not None:
+                history.append(Step(name, rule, olds[0], new_outs[0]))
+        for k, (old, new) in enumerate(zip(olds, new_outs)):
+            if k >= len(picks) or picks[k] is None:
                 mapping[old] = new
                 continue
             for reader in picks[k]:       # v[-j] of the kept rows is v[-j] of the history
