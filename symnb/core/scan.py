@@ -70,7 +70,8 @@ def _output_specs(outputs_info):
         init = as_variable(o)
         if max(taps) != -1 or len(taps) > 1:
             if init.ndim < 1:
-                raise TypeError(f"scan: outputs_info[{k}] with taps {taps} needs one row per lag, got {_describe(init)}")
+                raise TypeError(f"scan: outputs_info[{k}] with taps {taps} needs one row per lag, "
+                                f"got {_describe(init)}")
             rows, row_type = init, TensorType(init.dtype, init.type.shape[1:])
         else:
             rows, row_type = expand_dims(init, 0), init.type

@@ -75,7 +75,8 @@ def test_taps_on_sequences_and_outputs():
     for t in range(2, len(xv)):
         hist.append(xv[t - 2] + xv[t] + 0.5 * hist[-1] - 0.25 * hist[-3])
     assert np.allclose(run([x, y0], ys, xv, yv), hist[3:])
-    sn.verify_grad(lambda x, y0: sn.scan(lambda a, b, y3, y1: a * b + 0.5 * y1 * y3, sequences=dict(input=x, taps=[-2, 0]),
+    sn.verify_grad(lambda x, y0: sn.scan(lambda a, b, y3, y1: a * b + 0.5 * y1 * y3,
+                                         sequences=dict(input=x, taps=[-2, 0]),
                                          outputs_info=dict(initial=y0, taps=[-3, -1]))[0], [xv / 7, yv])
 
 
