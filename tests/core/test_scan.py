@@ -277,3 +277,15 @@ def test_backward_loop_reads_forward_states_and_drops_unread_outputs():
     rng = np.random.default_rng(5)
     x, h, w = rng.normal(size=(4, 2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5
     assert np.allclose(f(x, h, w), numpy_elman(x, h, np.eye(3), w, np.zeros(3), np.ones((4, 2, 3)))[4])
+
+
+def test_products_of_sequence_rows_move_out_of_the_loop():
+    X, h0, W, U, b = st.dtensor3("X"), st.dmatrix("h0"), st.dmatrix("W"), st.dmatrix("U"), st.dvector("b")
+    f = sn.function([X, h0, W, U, b], elman(X, h0, W, U, b), backend="numpy")
+    assert "scan_push_out_sequence_dots" in [s.rule for s in f.rewritten.history]
+    (loop,) = [n for n in sn.nodes(f) if n.op.name == "scan"]
+    assert [n.op.name for n in sn.nodes(list(loop.op.inner_outputs))].count("gemm") == 1   # h @ U only
+    rng = np.random.default_rng(2)
+    args = rng.normal(size=(5, 2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(3, 4)), rng.normal(size=(4, 4)) * 0.5
+    want = numpy_elman(*args, np.full(4, 0.1), np.zeros((5, 2, 4)))[0]
+    assert np.allclose(f(*args, np.full(4, 0.1)), want)
