@@ -127,7 +127,8 @@ def push_out_sequence_dots(op: Scan, inputs):
     new = dataclasses.replace(op, inner_inputs=tuple(in_seqs) + tuple(rows) + op.inner_inputs[n_in_seqs:],
                               inner_outputs=tuple(inner_out), n_seqs=n_in_seqs + len(rows),
                               labels=tuple(op.seq_label(j) for j in range(n_in_seqs))
-                              + tuple("a product of a sequence" for _ in rows) + op.labels[n_in_seqs:])
+                              + tuple(f"{op.seq_label(in_seqs.index(n.inputs[0]))} (times a matrix)" for n in found)
+                              + op.labels[n_in_seqs:])
     new, ins, _ = prune(new, [n_steps, *seqs, *outer, *inits, *nonseqs], [True] * new.nout)
     return new, ins
 
