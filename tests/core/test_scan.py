@@ -289,3 +289,32 @@ def test_products_of_sequence_rows_move_out_of_the_loop():
     args = rng.normal(size=(5, 2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(3, 4)), rng.normal(size=(4, 4)) * 0.5
     want = numpy_elman(*args, np.full(4, 0.1), np.zeros((5, 2, 4)))[0]
     assert np.allclose(f(*args, np.full(4, 0.1)), want)
+
+
+def test_theano_rbm_tutorial_gibbs_chain_with_mapped_outputs():
+    rng = sn.RandomStream(seed=1)
+    W = sn.shared(np.random.default_rng(0).normal(0, 0.5, (6, 4)), name="W")
+    hb, vb = sn.shared(np.zeros(4), name="hbias"), sn.shared(np.zeros(6), name="vbias")
+    persistent = sn.shared(np.zeros((3, 4)), name="persistent")
+
+    def gibbs_hvh(h0):
+        v_mean = st.sigmoid(st.dot(h0, W.T) + vb)
+        v = rng.binomial(size=v_mean.shape, n=1, p=v_mean, dtype="float64")
+        h_mean = st.sigmoid(st.dot(v, W) + hb)
+        return v_mean, v, h_mean, rng.binomial(size=h_mean.shape, n=1, p=h_mean, dtype="float64")
+
+    def free_energy(v):
+        return -st.dot(v, vb) - st.log1p(st.exp(st.dot(v, W) + hb)).sum(axis=1)
+
+    (v_means, vs, h_means, hs), updates = sn.scan(gibbs_hvh, outputs_info=[None, None, None, persistent],
+                                                  n_steps=3, name="gibbs_hvh")
+    chain_end = vs[-1]
+    updates[persistent] = hs[-1]
+    x = st.dmatrix("x")
+    cost = free_energy(x).mean() - free_energy(chain_end).mean()
+    gW = sn.grad(cost, W, consider_constant=[chain_end])
+    f = sn.function([x], [cost, gW], updates=updates, backend="numpy")
+    data = (np.random.default_rng(1).random((3, 6)) < 0.5).astype(float)
+    (c1, g1), (c2, _) = f(data), f(data)
+    assert np.isfinite(c1) and g1.shape == (6, 4) and c1 != c2     # the chain moved on
+    assert set(np.unique(persistent.get_value())) <= {0.0, 1.0}
