@@ -125,7 +125,8 @@ def torch_elman(data, backward):
 def pytensor_elman(data, backward):
     import pytensor
     import pytensor.tensor as pt
-    X, h0, W, U, b, G = (pt.tensor(n, dtype=d.dtype, shape=(None,) * d.ndim) for n, d in zip("X h0 W U b G".split(), data))
+    X, h0, W, U, b, G = (pt.tensor(n, dtype=d.dtype, shape=(None,) * d.ndim)
+                         for n, d in zip("X h0 W U b G".split(), data))
     hs = pytensor.scan(lambda x, h, W, U, b: pt.tanh(pt.dot(x, W) + pt.dot(h, U) + b), sequences=X,
                        outputs_info=h0, non_sequences=[W, U, b], return_updates=False)
     if backward:

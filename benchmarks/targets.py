@@ -58,6 +58,9 @@ def _speed_targets(records, impl):
     for kind, what in (("cd1", "CD-1 step"), ("gibbs", "Gibbs sampling")):
         out.append(_ratio_target(f"E RBM {what}: >= 1.5x", records.get("E", []), impl, 1.5,
                                  lambda r, k=kind: r.key["kind"] == k))
+    loops = [(row, cells) for rows in records.values() for row, cells in rows if row.key.get("kind") == "gibbs_scan"]
+    out.append(_ratio_target("loops: RBM Gibbs chain as one scan: >= 2.5x", loops, impl, 2.5, lambda r: True))
+    out.append(_loop_target(loops, impl))
     name = "call overhead of a one-scalar function: <= 2 us"
     overhead = records.get("overhead", [])
     cell = overhead[0][1].get(impl) if overhead else None
@@ -68,6 +71,17 @@ def _speed_targets(records, impl):
     else:
         out.append((name, fmt_time(cell.seconds), _verdict(cell.seconds <= 2e-6)))
     return out
+
+
+def _loop_target(records, impl):
+    """The Gibbs scan against the same steps made by separate calls of the compiled step."""
+    name = "loops: Gibbs scan within 1.2x of separate step calls (no loop overhead)"
+    for row, cells in records:
+        loop, steps = cells.get(impl), cells.get(f"{impl} step calls")
+        if loop and steps and loop.seconds and steps.seconds:
+            return name, f"{loop.seconds / steps.seconds:.2f}x the step calls' time", \
+                _verdict(loop.seconds <= 1.2 * steps.seconds)
+    return name, NOT_MEASURED, "-"
 
 
 def _peer_target(records, impl, peer_names):

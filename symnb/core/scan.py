@@ -70,7 +70,8 @@ def _output_specs(outputs_info):
         init = as_variable(o)
         if max(taps) != -1 or len(taps) > 1:
             if init.ndim < 1:
-                raise TypeError(f"scan: outputs_info[{k}] with taps {taps} needs one row per lag, got {_describe(init)}")
+                raise TypeError(f"scan: outputs_info[{k}] with taps {taps} needs one row per lag, "
+                                f"got {_describe(init)}")
             rows, row_type = init, TensorType(init.dtype, init.type.shape[1:])
         else:
             rows, row_type = expand_dims(init, 0), init.type
@@ -185,7 +186,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     for k, o, (init, _, row_type) in states:
         _check_state(k, o, init, row_type)
     labels += [f"output {k}" + (f" ({spec[0].name!r})" if spec[0].name else "") for k, _, spec in states]
-    labels += [f"output {k}" for k, (spec, _) in enumerate(out_specs) if spec is None]
+    mapped_labels = [f"output {k}" for k, (spec, _) in enumerate(out_specs) if spec is None]
 
     # Shared variables the loop advances become states of their own (taps [-1]).
     exprs = [o for _, o, _ in states] + mapped + ([cond] if cond is not None else [])
@@ -206,7 +207,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                 + [v for v in ns_inner if not isinstance(v, Constant)] + [mapping[v] for v in free])
     outer_init = [spec[1] for _, _, spec in states] + [expand_dims(s, 0) for s, _ in shared]
     outer_ns = [v for v in user_ns if not isinstance(v, Constant)] + free
-    labels += [f"shared variable {s.name!r}" for s, _ in shared]
+    labels += [f"shared variable {s.name!r}" for s, _ in shared] + mapped_labels
     if n_steps is None:     # as PyTensor: as many steps as the shortest sequence gives
         if not seq_outer:
             raise ValueError("scan: give n_steps when there are no sequences")

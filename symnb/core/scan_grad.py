@@ -8,7 +8,7 @@ and one accumulator per non-sequence sums its gradient over the steps.
 """
 from __future__ import annotations
 
-from .graph import Variable
+from .graph import Variable, graph_inputs, replace, toposort
 from .ops import elemwise as E
 from .ops.scan import Scan
 from .ops.shape import expand_dims, shape, stack
@@ -107,6 +107,22 @@ def scan_grad(op: Scan, inputs, outputs, gouts):
         b_init.append(expand_dims(E.zeros_like(nonseqs[i]), 0))
     float_seqs = [j for j, row in enumerate(in_seqs) if is_float(row.dtype)]
     seq_grads = [g[id(in_seqs[j])] for j in float_seqs]
+
+    # What the body computed at step t is in the forward outputs: read it, do not recompute it
+    # (tanh's gradient needs tanh's value, the new state itself).
+    exprs = new_states + seq_grads
+    stored = {}
+    for k, o in enumerate(op.inner_outputs[:op.n_states + op.n_mapped]):
+        if o.owner is not None and id(o) not in stored:
+            stored[id(o)] = (o, _fresh(o, "out"), outputs[k][op.lags[k]:] if k < op.n_states else outputs[k])
+    used = {id(v) for v in graph_inputs(exprs) if v.owner is None} | {
+        id(o) for n in toposort(exprs) for o in n.outputs}
+    reads = [entry for key, entry in stored.items() if key in used]
+    if reads:
+        exprs = replace(exprs, {o: ph for o, ph, _ in reads})
+        b_inner += [ph for _, ph, _ in reads]
+        b_outer += [_steps_back(full, n, start) for _, _, full in reads]
+    new_states, seq_grads = exprs[:len(new_states)], exprs[len(new_states):]
 
     bop = Scan(tuple(b_inner + [carries[k] for k in float_states] + [accs[i] for i in float_ns] + in_ns),
                tuple(new_states + seq_grads), len(b_inner), ((-1,),) * len(new_states), len(seq_grads),

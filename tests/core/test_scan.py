@@ -75,7 +75,8 @@ def test_taps_on_sequences_and_outputs():
     for t in range(2, len(xv)):
         hist.append(xv[t - 2] + xv[t] + 0.5 * hist[-1] - 0.25 * hist[-3])
     assert np.allclose(run([x, y0], ys, xv, yv), hist[3:])
-    sn.verify_grad(lambda x, y0: sn.scan(lambda a, b, y3, y1: a * b + 0.5 * y1 * y3, sequences=dict(input=x, taps=[-2, 0]),
+    sn.verify_grad(lambda x, y0: sn.scan(lambda a, b, y3, y1: a * b + 0.5 * y1 * y3,
+                                         sequences=dict(input=x, taps=[-2, 0]),
                                          outputs_info=dict(initial=y0, taps=[-3, -1]))[0], [xv / 7, yv])
 
 
@@ -262,3 +263,58 @@ def test_display_shows_the_loop_as_one_node_with_its_body():
     assert "h0[t-1] [id" in tree
     tex = sn.latex(hs[-1])
     assert r"\text{where scan\{rnn\} steps } \left(\mathrm{X[t]}, \mathrm{h0[t-1]}, W\right) \mapsto \tanh" in tex
+
+
+def test_backward_loop_reads_forward_states_and_drops_unread_outputs():
+    X, h0, W = st.dtensor3("X"), st.dmatrix("h0"), st.dmatrix("W")
+    hs, _ = sn.scan(lambda x, h, W: st.tanh(x + st.dot(h, W)), sequences=X, outputs_info=h0, non_sequences=W)
+    cost = hs.sum()
+    f = sn.function([X, h0, W], sn.grad(cost, W), backend="numpy")
+    assert "scan_prune_outputs" in [s.rule for s in f.rewritten.history]
+    (back,) = [n for n in sn.nodes(f) if n.op.name == "grad_of_scan"]
+    assert back.op.n_mapped == 0                          # no gradient for X: not computed
+    assert "tanh" not in str([n.op.name for n in sn.nodes(list(back.op.inner_outputs))])   # not recomputed
+    rng = np.random.default_rng(5)
+    x, h, w = rng.normal(size=(4, 2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5
+    assert np.allclose(f(x, h, w), numpy_elman(x, h, np.eye(3), w, np.zeros(3), np.ones((4, 2, 3)))[4])
+
+
+def test_products_of_sequence_rows_move_out_of_the_loop():
+    X, h0, W, U, b = st.dtensor3("X"), st.dmatrix("h0"), st.dmatrix("W"), st.dmatrix("U"), st.dvector("b")
+    f = sn.function([X, h0, W, U, b], elman(X, h0, W, U, b), backend="numpy")
+    assert "scan_push_out_sequence_dots" in [s.rule for s in f.rewritten.history]
+    (loop,) = [n for n in sn.nodes(f) if n.op.name == "scan"]
+    assert [n.op.name for n in sn.nodes(list(loop.op.inner_outputs))].count("gemm") == 1   # h @ U only
+    rng = np.random.default_rng(2)
+    args = rng.normal(size=(5, 2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(3, 4)), rng.normal(size=(4, 4)) * 0.5
+    want = numpy_elman(*args, np.full(4, 0.1), np.zeros((5, 2, 4)))[0]
+    assert np.allclose(f(*args, np.full(4, 0.1)), want)
+
+
+def test_theano_rbm_tutorial_gibbs_chain_with_mapped_outputs():
+    rng = sn.RandomStream(seed=1)
+    W = sn.shared(np.random.default_rng(0).normal(0, 0.5, (6, 4)), name="W")
+    hb, vb = sn.shared(np.zeros(4), name="hbias"), sn.shared(np.zeros(6), name="vbias")
+    persistent = sn.shared(np.zeros((3, 4)), name="persistent")
+
+    def gibbs_hvh(h0):
+        v_mean = st.sigmoid(st.dot(h0, W.T) + vb)
+        v = rng.binomial(size=v_mean.shape, n=1, p=v_mean, dtype="float64")
+        h_mean = st.sigmoid(st.dot(v, W) + hb)
+        return v_mean, v, h_mean, rng.binomial(size=h_mean.shape, n=1, p=h_mean, dtype="float64")
+
+    def free_energy(v):
+        return -st.dot(v, vb) - st.log1p(st.exp(st.dot(v, W) + hb)).sum(axis=1)
+
+    (v_means, vs, h_means, hs), updates = sn.scan(gibbs_hvh, outputs_info=[None, None, None, persistent],
+                                                  n_steps=3, name="gibbs_hvh")
+    chain_end = vs[-1]
+    updates[persistent] = hs[-1]
+    x = st.dmatrix("x")
+    cost = free_energy(x).mean() - free_energy(chain_end).mean()
+    gW = sn.grad(cost, W, consider_constant=[chain_end])
+    f = sn.function([x], [cost, gW], updates=updates, backend="numpy")
+    data = (np.random.default_rng(1).random((3, 6)) < 0.5).astype(float)
+    (c1, g1), (c2, _) = f(data), f(data)
+    assert np.isfinite(c1) and g1.shape == (6, 4) and c1 != c2     # the chain moved on
+    assert set(np.unique(persistent.get_value())) <= {0.0, 1.0}

@@ -162,7 +162,7 @@ class Scan(Op):
         mapped = [[] for _ in range(self.n_mapped)]
         for t in range(n):
             values = [s[t] for s in seqs]
-            for h, taps, lag in zip(hist, self.taps, lags):
+            for h, taps in zip(hist, self.taps):
                 values += [h[len(h) + tap] for tap in taps]
             outs = self.run_body(values + list(nonseqs))
             for k, (h, x) in enumerate(zip(hist, inits)):

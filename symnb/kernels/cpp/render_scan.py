@@ -87,7 +87,7 @@ def scan(c):
     for j in mapped:
         o = c.node.outputs[op.n_states + j]
         src = f"w[{inner_outs[op.n_states + j]}]"
-        L += [f"if (rc == 0 && t == 0) {{",
+        L += ["if (rc == 0 && t == 0) {",
               f"npy_intp dm[{o.ndim}]; dm[0] = n;",
               f"if (PyArray_NDIM({src}) != {o.ndim - 1}) rc = fail(S, {k}, PyExc_TypeError, \"{name}: a body output "
               f"has the wrong number of dimensions\");",
@@ -125,7 +125,8 @@ def _results(c, op):
                   f"if (put_row(S, {k}, O{s}.a(), {out}, p, R{s}_0.a(), \"\", \"\", 0) < 0) return -1;",
                   "}"]
         else:
-            L += [f"if (done == n) {{ Py_INCREF(B{s}.p); {out} = B{s}.a(); }} else {out} = head(B{s}.a(), {lag} + done);",
+            L += [f"if (done == n) {{ Py_INCREF(B{s}.p); {out} = B{s}.a(); }}",
+                  f"else {out} = head(B{s}.a(), {lag} + done);",
                   f"if (!{out}) return -1;"]
     for j in range(op.n_mapped):
         o = c.node.outputs[op.n_states + j]
