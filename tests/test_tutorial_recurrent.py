@@ -146,3 +146,82 @@ def test_dbn_pretrains_layer_by_layer_then_finetunes():
     figures = run_both(dbn)
     assert figures[1] < figures[0] and figures[3] < figures[2]
     assert figures[-1] < figures[4]
+
+
+def kinetic(vel):
+    return 0.5 * (vel ** 2).sum(axis=1)
+
+
+def leapfrog(pos, vel, step, energy, n_steps):
+    """Half a momentum step, n_steps - 1 full steps in a scan, half a step: (position, velocity)."""
+    def full_step(p, v, step):
+        new_v = v - step * sn.grad(energy(p).sum(), p)
+        return [p + step * new_v, new_v]
+
+    vel = vel - 0.5 * step * sn.grad(energy(pos).sum(), pos)
+    (all_pos, all_vel), updates = sn.scan(full_step, outputs_info=[pos + step * vel, vel], non_sequences=[step],
+                                          n_steps=n_steps - 1)
+    end = all_pos[-1]
+    return end, all_vel[-1] - 0.5 * step * sn.grad(energy(end).sum(), end), updates
+
+
+class HMCSampler:
+    """Hamiltonian Monte Carlo over a batch of chains kept in a shared variable, with the
+    step size adapted towards a target acceptance rate (both in shared variables)."""
+
+    def __init__(self, draws, init, energy, step=0.01, n_steps=20, target=0.9):
+        self.positions = sn.shared(init, name="positions")
+        self.step = sn.shared(np.asarray(step), name="stepsize")
+        self.rate = sn.shared(np.asarray(target), name="avg_acceptance_rate")
+        pos = self.positions
+        vel0 = draws.normal(size=pos.shape)
+        end, vel, updates = leapfrog(pos, vel0, self.step, energy, n_steps)
+        before, after = energy(pos) + kinetic(vel0), energy(end) + kinetic(vel)
+        accept = (st.exp(before - after) - draws.uniform(size=before.shape)) >= 0
+        new_rate = 0.9 * self.rate + 0.1 * st.mean(st.cast(accept, "floatX"))
+        new_step = st.clip(st.switch(self.rate > target, self.step * 1.02, self.step * 0.98), 1e-3, 0.25)
+        updates = OrderedDict(updates)
+        updates.update([(pos, st.switch(accept.dimshuffle(0, "x"), end, pos)), (self.step, new_step),
+                        (self.rate, new_rate)])
+        self.simulate = updates
+
+    def draw(self, backend, n_burnin, n_samples):
+        move = sn.function([], [], updates=self.simulate, backend=backend)
+        for _ in range(n_burnin):
+            move()
+        samples = []
+        for _ in range(n_samples):
+            move()
+            samples.append(self.positions.get_value())
+        return np.asarray(samples), float(self.rate.get_value()), float(self.step.get_value())
+
+
+def gaussian_target(dim=3, seed=5):
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform(-1, 1, dim)
+    basis = np.linalg.qr(rng.standard_normal((dim, dim)))[0]
+    cov = basis @ np.diag(rng.uniform(0.3, 1.0, dim)) @ basis.T
+    return mu, cov
+
+
+def hmc(backend):
+    mu, cov = gaussian_target()
+    prec = sn.shared(np.linalg.inv(cov), name="precision")
+    centre = sn.shared(mu, name="mu")
+
+    def energy(x):
+        d = x - centre
+        return 0.5 * (st.dot(d, prec) * d).sum(axis=1)
+
+    sampler = HMCSampler(sn.RandomStream(123), np.random.default_rng(7).standard_normal((20, 3)), energy)
+    samples, rate, step = sampler.draw(backend, 40, 100)
+    return np.concatenate([samples.ravel(), [rate, step]])
+
+
+def test_hmc_samples_a_gaussian_with_leapfrog_in_scan():
+    figures = run_both(hmc)
+    samples, (rate, step) = figures[:-2].reshape(-1, 3), figures[-2:]
+    mu, cov = gaussian_target()
+    assert 0.6 < rate <= 1 and step > 0.01       # above the target rate, the step grew
+    assert np.abs(samples.mean(axis=0) - mu).max() < 0.15
+    assert np.abs(np.cov(samples.T) - cov).max() < 0.2
