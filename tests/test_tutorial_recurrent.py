@@ -225,3 +225,75 @@ def test_hmc_samples_a_gaussian_with_leapfrog_in_scan():
     assert 0.6 < rate <= 1 and step > 0.01       # above the target rate, the step grew
     assert np.abs(samples.mean(axis=0) - mu).max() < 0.15
     assert np.abs(np.cov(samples.T) - cov).max() < 0.2
+
+
+def token_sequences(n=24, vocab=10, seed=3):
+    """Sequences of 3 to 8 tokens; the label says whether small tokens outnumber large ones."""
+    rng = np.random.default_rng(seed)
+    seqs = [rng.integers(1, vocab, size=rng.integers(3, 9)) for _ in range(n)]
+    return seqs, [int((s < vocab // 2).sum() > (s >= vocab // 2).sum()) for s in seqs]
+
+
+def pad(seqs):
+    """Time-major (steps, samples) token matrix and its mask, as the LSTM tutorial prepares them."""
+    x = np.zeros((max(map(len, seqs)), len(seqs)), dtype="int64")
+    mask = np.zeros(x.shape)
+    for j, s in enumerate(seqs):
+        x[:len(s), j], mask[:len(s), j] = s, 1.0
+    return x, mask
+
+
+def lstm(backend, dim=8, vocab=10):
+    """An LSTM over masked, padded minibatches, mean-pooled over time into a softmax; SGD in the
+    tutorial's two functions (gradients into shared buffers, then the step), dropout switched
+    by a shared flag."""
+    rng = np.random.default_rng(11)
+    Wemb = sn.shared(0.1 * rng.standard_normal((vocab, dim)), name="Wemb")
+    W = sn.shared(np.concatenate([np.linalg.qr(rng.standard_normal((dim, dim)))[0] for _ in range(4)], 1), name="W")
+    U = sn.shared(np.concatenate([np.linalg.qr(rng.standard_normal((dim, dim)))[0] for _ in range(4)], 1), name="U")
+    b = sn.shared(np.zeros(4 * dim), name="b")
+    U_out, b_out = sn.shared(0.1 * rng.standard_normal((dim, 2)), name="U_out"), sn.shared(np.zeros(2), name="b_out")
+    params = [Wemb, W, U, b, U_out, b_out]
+    x, mask, y = st.matrix("x", dtype="int64"), st.matrix("mask", dtype="floatX"), st.vector("y", dtype="int64")
+    n_steps, n_samples = x.shape[0], x.shape[1]
+
+    def gate(z, k):
+        return z[:, k * dim:(k + 1) * dim]
+
+    def step(m, x_t, h_prev, c_prev):
+        z = st.dot(h_prev, U) + x_t
+        c = st.sigmoid(gate(z, 1)) * c_prev + st.sigmoid(gate(z, 0)) * st.tanh(gate(z, 3))
+        c = m[:, None] * c + (1.0 - m)[:, None] * c_prev      # padding keeps the last state
+        h = st.sigmoid(gate(z, 2)) * st.tanh(c)
+        return m[:, None] * h + (1.0 - m)[:, None] * h_prev, c
+
+    emb = Wemb[x.flatten()].reshape([n_steps, n_samples, dim])
+    zero = st.alloc(st.cast(0.0, "floatX"), n_samples, dim)
+    (h, _), _ = sn.scan(step, sequences=[mask, st.dot(emb, W) + b], outputs_info=[zero, zero], n_steps=n_steps)
+    pooled = (h * mask[:, :, None]).sum(axis=0) / mask.sum(axis=0)[:, None]
+    use_noise = sn.shared(np.asarray(0.0), name="use_noise")
+    draws = sn.RandomStream(415)
+    kept = st.switch(use_noise, pooled * draws.binomial(size=pooled.shape, p=0.5, n=1, dtype=pooled.dtype),
+                     pooled * 0.5)
+    pred = st.nnet.softmax(st.dot(kept, U_out) + b_out)
+    cost = -st.log(pred[st.arange(n_samples), y] + 1e-8).mean()
+
+    lr = st.scalar("lr")
+    buffers = [sn.shared(p.get_value() * 0.0) for p in params]
+    f_grad = sn.function([x, mask, y], cost, updates=list(zip(buffers, sn.grad(cost, params))), backend=backend)
+    f_update = sn.function([lr], [], updates=[(p, p - lr * g) for p, g in zip(params, buffers)], backend=backend)
+    seqs, labels = token_sequences()
+    batches = [(*pad(seqs[i:i + 6]), np.array(labels[i:i + 6])) for i in range(0, len(seqs), 6)]
+    before = float(np.mean([f_grad(*bt) for bt in batches]))
+    use_noise.set_value(np.asarray(1.0))
+    for _ in range(8):
+        for bt in batches:
+            f_grad(*bt)
+            f_update(0.5)
+    use_noise.set_value(np.asarray(0.0))
+    return [before, float(np.mean([f_grad(*bt) for bt in batches]))]
+
+
+def test_lstm_learns_over_masked_sequences():
+    before, after = run_both(lstm)
+    assert after < before
