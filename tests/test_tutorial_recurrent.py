@@ -297,3 +297,62 @@ def lstm(backend, dim=8, vocab=10):
 def test_lstm_learns_over_masked_sequences():
     before, after = run_both(lstm)
     assert after < before
+
+
+def context_windows(sentence, size):
+    """Each word's window of `size` word indices centred on it, padded with index -1."""
+    padded = [-1] * (size // 2) + list(sentence) + [-1] * (size // 2)
+    return np.array([padded[i:i + size] for i in range(len(sentence))], dtype="int32")
+
+
+def slot_sentences(n=12, vocab=8, n_classes=3, seed=9):
+    """Sentences of 4 to 7 words; a word's tag depends on it and on the word before it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        s = rng.integers(0, vocab, size=rng.integers(4, 8))
+        out.append((s, ((s + np.concatenate([[0], s[:-1]])) % n_classes).astype("int32")))
+    return out
+
+
+def rnnslu(backend, vocab=8, n_classes=3, dim=6, window=3, n_hidden=10):
+    """An Elman network tagging every word: scan over the sentence's windowed embeddings
+    returns the hidden state and a softmax per step; embeddings are renormalised after
+    each update."""
+    rng = np.random.default_rng(17)
+
+    def init(*shape):
+        return sn.shared(0.2 * rng.uniform(-1.0, 1.0, shape))
+    emb, wx, wh, w = init(vocab + 1, dim), init(dim * window, n_hidden), init(n_hidden, n_hidden), init(n_hidden,
+                                                                                                        n_classes)
+    bh, b, h0 = sn.shared(np.zeros(n_hidden)), sn.shared(np.zeros(n_classes)), sn.shared(np.zeros(n_hidden))
+    params = [emb, wx, wh, w, bh, b, h0]
+    idxs, y, lr = st.imatrix("idxs"), st.ivector("y_sentence"), st.scalar("lr")
+    x = emb[idxs].reshape((idxs.shape[0], dim * window))
+
+    def recurrence(x_t, h_prev):
+        h_t = st.sigmoid(st.dot(x_t, wx) + st.dot(h_prev, wh) + bh)
+        return [h_t, st.nnet.softmax(st.dot(h_t, w) + b)]
+
+    (_, s), _ = sn.scan(recurrence, sequences=x, outputs_info=[h0, None], n_steps=x.shape[0])
+    nll = -st.mean(st.log(s)[st.arange(x.shape[0]), y])
+    train = sn.function([idxs, y, lr], nll, updates=[(p, p - lr * g) for p, g in zip(params, sn.grad(nll, params))],
+                        backend=backend)
+    normalize = sn.function([], [], updates={emb: emb / st.sqrt((emb ** 2).sum(axis=1)).dimshuffle(0, "x")},
+                            backend=backend)
+    tag = sn.function([idxs], st.argmax(s, axis=1), backend=backend)
+    data = [(context_windows(s, window), t) for s, t in slot_sentences(vocab=vocab, n_classes=n_classes)]
+    costs = []
+    for _ in range(6):
+        epoch = []
+        for w_, t in data:
+            epoch.append(float(train(w_, t, 0.5)))
+            normalize()
+        costs.append(np.mean(epoch))
+    assert tag(data[0][0]).shape == data[0][1].shape
+    return costs
+
+
+def test_rnnslu_elman_tags_words_with_a_softmax_per_step():
+    costs = run_both(rnnslu)
+    assert costs[-1] < costs[0]
