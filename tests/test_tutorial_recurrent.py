@@ -356,3 +356,78 @@ def rnnslu(backend, vocab=8, n_classes=3, dim=6, window=3, n_hidden=10):
 def test_rnnslu_elman_tags_words_with_a_softmax_per_step():
     costs = run_both(rnnslu)
     assert costs[-1] < costs[0]
+
+
+def rbm_chain(v, W, bv, bh, k, draws):
+    """k Gibbs steps from v in a scan: (sample, free-energy cost, log-likelihood monitor, updates).
+    bv and bh may be vectors, or one row per time step."""
+    def gibbs_step(v):
+        mean_h = st.sigmoid(st.dot(v, W) + bh)
+        h = draws.binomial(size=mean_h.shape, n=1, p=mean_h, dtype="floatX")
+        mean_v = st.sigmoid(st.dot(h, W.T) + bv)
+        return mean_v, draws.binomial(size=mean_v.shape, n=1, p=mean_v, dtype="floatX")
+
+    def free_energy(v):
+        return -(v * bv).sum() - st.log(1 + st.exp(st.dot(v, W) + bh)).sum()
+
+    chain, updates = sn.scan(lambda v: gibbs_step(v)[1], outputs_info=[v], n_steps=k)
+    sample = chain[-1]
+    mean_v = gibbs_step(sample)[0]
+    monitor = (xlogx.xlogy0(v, mean_v) + xlogx.xlogy0(1 - v, 1 - mean_v)).sum() / v.shape[0]
+    return sample, (free_energy(v) - free_energy(sample)) / v.shape[0], monitor, updates
+
+
+def moving_bars(n=6, length=10, n_visible=8, seed=21):
+    """Piano-roll-like sequences: two adjacent notes moving up one step at a time."""
+    rng = np.random.default_rng(seed)
+    rolls = []
+    for start in rng.integers(0, n_visible, size=n):
+        roll = np.zeros((length, n_visible))
+        for t in range(length):
+            roll[t, (start + t) % n_visible] = roll[t, (start + t + 1) % n_visible] = 1.0
+        rolls.append(roll)
+    return rolls
+
+
+def rnnrbm(backend, n_visible=8, n_hidden=12, n_recurrent=6):
+    """An RNN whose state sets the biases of an RBM at every step. Training runs the RNN in
+    a scan, then one Gibbs chain over all steps; generation nests the RBM's chain (a scan
+    with n_steps) inside the RNN's scan."""
+    rng = np.random.default_rng(29)
+    draws = sn.RandomStream(99)
+
+    def init(*shape):
+        return sn.shared(rng.normal(scale=0.1, size=shape))
+    W, Wuh, Wuv, Wvu, Wuu = (init(n_visible, n_hidden), init(n_recurrent, n_hidden), init(n_recurrent, n_visible),
+                             init(n_visible, n_recurrent), init(n_recurrent, n_recurrent))
+    bv, bh, bu = sn.shared(np.zeros(n_visible)), sn.shared(np.zeros(n_hidden)), sn.shared(np.zeros(n_recurrent))
+    params = [W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu]
+    v, u0 = st.matrix("v"), st.zeros((n_recurrent,))
+
+    def recurrence(v_t, u_prev):
+        bv_t, bh_t = bv + st.dot(u_prev, Wuv), bh + st.dot(u_prev, Wuh)
+        if v_t is None:                 # generating: sample this step's notes first
+            v_t, _, _, updates = rbm_chain(st.zeros((n_visible,)), W, bv_t, bh_t, 5, draws)
+            return [v_t, st.tanh(bu + st.dot(v_t, Wvu) + st.dot(u_prev, Wuu))], updates
+        return [st.tanh(bu + st.dot(v_t, Wvu) + st.dot(u_prev, Wuu)), bv_t, bh_t]
+
+    (_, bv_t, bh_t), updates = sn.scan(lambda v_t, u_prev, *_: recurrence(v_t, u_prev), sequences=v,
+                                       outputs_info=[u0, None, None], non_sequences=params)
+    sample, cost, monitor, chain_updates = rbm_chain(v, W, bv_t[:], bh_t[:], 5, draws)
+    updates = OrderedDict(updates)
+    updates.update(chain_updates)
+    grads = sn.grad(cost, params, consider_constant=[sample])
+    updates.update((p, p - 0.1 * g) for p, g in zip(params, grads))
+    train = sn.function([v], monitor, updates=updates, backend=backend)
+    (notes, _), generated = sn.scan(lambda u_prev, *_: recurrence(None, u_prev), outputs_info=[None, u0],
+                                    non_sequences=params, n_steps=6)
+    generate = sn.function([], notes, updates=generated, backend=backend)
+    monitors = [float(np.mean([train(roll) for roll in moving_bars()])) for _ in range(8)]
+    roll = generate()
+    assert roll.shape == (6, n_visible) and set(np.unique(roll)) <= {0.0, 1.0}
+    return monitors + list(roll.ravel())
+
+
+def test_rnnrbm_trains_and_generates_with_a_nested_scan():
+    figures = run_both(rnnrbm)
+    assert figures[7] > figures[0]          # the monitor is a log-likelihood: it rises
