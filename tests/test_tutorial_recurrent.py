@@ -7,7 +7,6 @@ import copy
 from collections import OrderedDict
 
 import numpy as np
-import pytest
 
 import symnb as sn
 import symnb.tensor as st
