@@ -3,8 +3,8 @@ write them (datasets in shared variables, a minibatch index with `givens`, updat
 (variable, new value) pairs, random corruption from a random stream), train on both
 backends: a few SGD epochs on small MNIST-like data lower the cost, with the same costs
 on the NumPy and C++ backends. The tutorials' models that need scan (rbm, DBN, lstm,
-rnnslu, rnnrbm, hmc) or convolution (convolutional_mlp) are not here: they join with those
-features."""
+rnnslu, rnnrbm, hmc) are in test_tutorial_recurrent.py, the convolutional one in
+test_convolutional_mlp.py."""
 import numpy as np
 import pytest
 import scipy.optimize

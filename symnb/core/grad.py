@@ -84,6 +84,8 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         if not any(live):
             continue
         if not node.op.differentiable:
+            if not any(is_live and is_float(i.dtype) for i, is_live in zip(node.inputs, live)):
+                continue    # reached only through integers (a draw's size): no gradient flows there
             raise NotDifferentiableError(
                 f"grad: {node.op} is not differentiable, but the cost depends on its output"
                 f"{_where(node)}\n  inputs: {describe_inputs(node.inputs)}")

@@ -31,7 +31,7 @@ import numpy as np
 from .graph import Constant, SharedVariable, Variable, as_variable
 from .ops.base import Op, apply_op
 from .ops.shape import as_shape, static_entries
-from .types import TensorType, broadcast_shapes, is_float
+from .types import TensorType, broadcast_shapes, canonical_dtype, is_float
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = np.uint32(0x9E3779B9), np.uint32(0xBB67AE85)
@@ -186,12 +186,12 @@ class RandomStream:
         state = SharedVariable(np.array([self._key(len(self.states)), 0], dtype=np.uint64),
                                name=f"rng_state_{len(self.states)}", shape=(2,))
         self.states.append(state)
-        new_state, sample = apply_op(RandomDraw(dist, np.dtype(dtype).name), [state, as_shape(size), *params])
+        new_state, sample = apply_op(RandomDraw(dist, canonical_dtype(dtype)), [state, as_shape(size), *params])
         state.default_update = new_state
         return sample
 
     def uniform(self, low=0.0, high=1.0, size=None, dtype="float64"):
-        if not is_float(np.dtype(dtype).name):
+        if not is_float(canonical_dtype(dtype)):
             raise TypeError("uniform: dtype must be float32 or float64")
         low, high = [_as_param(p, dtype) for p in (low, high)]
         return self._draw("uniform", dtype, size, [low, high])
@@ -199,7 +199,7 @@ class RandomStream:
     random = uniform
 
     def normal(self, loc=0.0, scale=1.0, size=None, dtype="float64"):
-        if not is_float(np.dtype(dtype).name):
+        if not is_float(canonical_dtype(dtype)):
             raise TypeError("normal: dtype must be float32 or float64")
         loc, scale = [_as_param(p, dtype) for p in (loc, scale)]
         return self._draw("normal", dtype, size, [loc, scale])

@@ -107,3 +107,18 @@ def test_grad_rejects_integer_costs_and_wrt():
         sn.grad(i * 2, x)
     with pytest.raises(TypeError, match="only float variables"):
         sn.grad(x * 2, i)
+
+
+def test_random_draw_sized_by_a_differentiated_tensor_passes_no_gradient():
+    # Dropout: the mask's size comes from h, but only its (float) value multiplies h.
+    x = st.dvector("x")
+    h = st.tanh(x)
+    mask = sn.RandomStream(3).binomial(size=h.shape, n=1, p=0.5, dtype="float64")
+    g = sn.grad((h * mask).sum(), x)
+    f = sn.function([x], [g, mask], backend="numpy")
+    xv = np.array([0.3, -1.0, 2.0, 0.5])
+    gv, mv = f(xv)
+    assert np.allclose(gv, (1 - np.tanh(xv) ** 2) * mv)
+    # A draw whose float parameter depends on x still has no gradient to give.
+    with pytest.raises(sn.NotDifferentiableError, match="random_binomial"):
+        sn.grad(sn.RandomStream(3).binomial(size=h.shape, n=1, p=st.sigmoid(x), dtype="float64").sum(), x)

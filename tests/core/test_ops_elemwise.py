@@ -215,6 +215,13 @@ def test_cast_and_astype_follow_numpy_astype(src, dst):
     assert st.cast(x, src) is x
 
 
+def test_cast_and_draws_take_theanos_floatx_name():
+    # Ported code writes T.cast(0.0, config.floatX) and dtype=floatX: symnb's floatX is float64.
+    assert st.cast(0.5, "floatX").dtype == "float64"
+    assert st.cast(st.ivector("i"), "floatX").dtype == "float64"
+    assert sn.RandomStream(1).binomial(size=(2,), p=0.5, dtype="floatX").dtype == "float64"
+
+
 @pytest.mark.parametrize("dtype", ["bool", "int8", "uint8", "int32"])
 def test_logic_on_bools_and_integers(dtype):
     va = np.array([[0, 1, 5], [3, 0, 6]]).astype(dtype)

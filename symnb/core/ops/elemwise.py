@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ..graph import Constant, as_variable
-from ..types import TensorType, broadcast_shapes, is_float, result_dtype
+from ..types import TensorType, broadcast_shapes, canonical_dtype, is_float, result_dtype
 from .base import Op, apply_op
 
 
@@ -269,7 +269,7 @@ round = globals()["round"]  # noqa: A001
 def cast(x, dtype):
     """Convert x to dtype (NumPy astype semantics: C-style truncation for float -> int)."""
     x = as_variable(x)
-    dtype = np.dtype(dtype).name
+    dtype = canonical_dtype(dtype)
     if x.dtype == dtype:
         return x
     return apply_op(Elemwise("cast", (dtype,)), [x])
