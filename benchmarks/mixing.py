@@ -220,7 +220,7 @@ def main(argv=None):
     ap.add_argument("--chains", type=int, default=10)
     ap.add_argument("--n-test", type=int, default=2000)
     ap.add_argument("--tv-steps", type=int, default=10000)
-    ap.add_argument("--sweep-eps", type=float, nargs="*", default=[0.005, 0.01, 0.02, 0.05])
+    ap.add_argument("--sweep-eps", type=float, nargs="*", default=[0.005, 0.01, 0.02, 0.05, 0.1, 0.2])
     ap.add_argument("--sweep-eta", type=float, nargs="*", default=[0.95, 0.99])
     ap.add_argument("--state", help="a pickle file that keeps finished stages (resume a stopped run)")
     ap.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md alone")
