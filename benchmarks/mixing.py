@@ -27,17 +27,34 @@ BEGIN, END = "<!-- begin: RBM sampling (benchmarks/mixing.py) -->", "<!-- end: R
 SIZES = (100, 1000, 10000)
 
 
-def mnist_setup(args):
+def training_times():
+    """Seconds to train mnist_rbm() from scratch (compile cache as it is) and the classifier."""
     (X, y), (Xt, yt) = datasets.mnist()
     t = time.perf_counter()
-    rbm = mnist_rbm(progress=False, retrain=True)     # from scratch (compile cache as it is)
+    mnist_rbm(progress=False, retrain=True)
     train_s = time.perf_counter() - t
     t = time.perf_counter()
     clf = mixing.Classifier(seed=0).fit(X, y, epochs=5, lr=0.5)
-    clf_s = time.perf_counter() - t
-    # validation (bandwidths), test (the reported ISL) and tuning (the sweep's choice) are disjoint
-    valid, test, tune = Xt[:1000], Xt[1000:1000 + args.n_test], Xt[1000 + args.n_test:]
-    return rbm, clf, X, valid, test, tune, {"train_s": train_s, "clf_s": clf_s, "clf_acc": clf.accuracy(Xt, yt)}
+    return {"train_s": train_s, "clf_s": time.perf_counter() - t, "clf_acc": clf.accuracy(Xt, yt)}
+
+
+class Mnist:
+    """The MNIST RBM, the classifier and the image sets, made on first use (a resumed run
+    whose MNIST stages are done does not need them)."""
+
+    def __init__(self, args):
+        self.args = args
+
+    def __getattr__(self, name):
+        if name not in ("rbm", "clf", "X", "valid", "test", "tune"):
+            raise AttributeError(name)
+        (X, y), (Xt, _) = datasets.mnist()
+        self.rbm, self.X = mnist_rbm(progress=False), X
+        self.clf = mixing.Classifier(seed=0).fit(X, y, epochs=5, lr=0.5)
+        # validation (bandwidths), test (the reported ISL) and tuning (the sweep's choice) are disjoint
+        n = self.args.n_test
+        self.valid, self.test, self.tune = Xt[:1000], Xt[1000:1000 + n], Xt[1000 + n:]
+        return getattr(self, name)
 
 
 def samplers(rbm, X, seed, n_chains, eps_f, eta):
@@ -89,7 +106,7 @@ def sweep(rbm, clf, X, valid, tune, args):
     return out, best[:2]
 
 
-def small_rbm_tv(args, eps_f, eta):
+def small_rbm_tv(args, eps_values, eta):
     """A 12-8 RBM on four separated modes: TV of pooled samples to the exact distribution."""
     X, _ = datasets.modes(n=2000, n_visible=12, n_modes=4, flip=0.05, seed=0)
     rbm = RBM(12, 8, seed=0, dtype="float64").fit(X, method="pcd", epochs=30, batch_size=20, lr=0.05,
@@ -100,15 +117,21 @@ def small_rbm_tv(args, eps_f, eta):
     for seed in range(3):
         g = Gibbs(rbm, n_chains=10, seed=seed, init="data", data=X)
         f0 = RatesFPCD(rbm, data=X, n_chains=10, eps_f=0.0, eta=eta, seed=seed, init="data")
-        f = RatesFPCD(rbm, data=X, n_chains=10, eps_f=eps_f, eta=eta, seed=seed, init="data")
         vg = g.run(args.tv_steps)
-        same = np.array_equal(vg, f0.run(args.tv_steps))
+        identical.append(np.array_equal(vg, f0.run(args.tv_steps)))
         curves.setdefault("Gibbs", []).append(mixing.tv_curve(vg, p, checkpoints))
-        curves.setdefault("rates-FPCD", []).append(mixing.tv_curve(f.run(args.tv_steps), p, checkpoints))
-        identical.append(same)
+        for eps_f in eps_values:
+            f = RatesFPCD(rbm, data=X, n_chains=10, eps_f=eps_f, eta=eta, seed=seed, init="data")
+            curves.setdefault(f"rates-FPCD eps_f={eps_f}", []).append(mixing.tv_curve(f.run(args.tv_steps), p,
+                                                                                      checkpoints))
     floor = mixing.tv_floor(p, checkpoints, n_chains=10)
     means = {k: np.mean(v, axis=0) for k, v in curves.items()}
     return checkpoints, means, floor, rbm.log_partition(), all(identical)
+
+
+def load_note(loads):
+    names = ("setup", "sweep", "seeds", "tv", "speed")
+    return ", ".join(f"{n} {loads[n]:.1f}" if n in loads else f"{n} not recorded" for n in names)
 
 
 def _ms(rows, key):
@@ -123,7 +146,8 @@ def render(info, rows, sweep_rows, choice, tv, speed, args):
           f"{' --quick' if args.quick else ''}`. CPU: {machine.cpu_model()}, {os.cpu_count()} cores; "
           f"Python {platform.python_version()}, NumPy {np.__version__}, symnb {symnb.__version__} "
           f"({machine.symnb_revision()}); {machine.compiler_version()}. "
-          f"Load average (1 min) at the end: {os.getloadavg()[0]:.1f} on 2 cores.", ""]
+          f"Load average (1 min) at the end of each stage: {load_note(info['load'])} on 2 cores (other "
+          f"processes' load distorts the timings).", ""]
     L += [f"`mnist_rbm()` (784-500, PCD, 10 epochs of 20,000 images, batch 20, lr 0.05, float32) trained from "
           f"scratch in **{info['train_s']:.0f} s**. Classifier for mode hopping: 784-256-10 tanh MLP trained with "
           f"symnb ({info['clf_s']:.0f} s), test accuracy {info['clf_acc']:.3f}.", ""]
@@ -131,7 +155,7 @@ def render(info, rows, sweep_rows, choice, tv, speed, args):
           f"rates-FPCD and herding with eps_f = {eps_f}, eta = {eta} (the sweep's choice), fast weights shared by "
           f"the chains. ISL(N): "
           f"binary-kernel Parzen density of the first N samples (steps in order, chains pooled), bandwidth chosen "
-          f"on 1000 test images, mean log-likelihood of {len(info['test'])} other test images (nats). CSL from "
+          f"on 1000 test images, mean log-likelihood of {info['n_test']} other test images (nats). CSL from "
           f"P(v|h) of the first {max(SIZES)} samples. IAT: integrated autocorrelation time of each chain's free "
           f"energy (steps). Mean ± standard error over seeds.", ""]
     sizes = [n for n in SIZES if f"isl{n}" in next(iter(rows.values()))[0]]
@@ -143,16 +167,19 @@ def render(info, rows, sweep_rows, choice, tv, speed, args):
                  for k in keys for m, s in [_ms(rs, k)]]
         L.append(f"| {name} | " + " | ".join(cells) + " |")
     L += ["", f"Sweep of rates-FPCD (seed 100, {args.chains} chains, {args.steps} steps; ISL at N = 1000 on "
-          f"{len(info['tune'])} test images not used above; the highest ISL was chosen):", "",
+          f"{info['n_tune']} test images not used above; the highest ISL was chosen"
+          f"{', at the edge of the grid' if eps_f == max(r[0] for r in sweep_rows) else ''}):", "",
           "| eps_f | eta | class changes / 1000 | classes visited | ISL N=1000 |", "|---|---|---|---|---|"]
     L += [f"| {e} | {h} | {r['changes']:.1f} | {r['visited']:.1f} | {r['isl1000']:.1f} |" for e, h, r in sweep_rows]
     checkpoints, curves, floor, logz, identical = tv
     L += ["", f"Small RBM (12-8, PCD on four separated modes, log Z = {logz:.2f}): TV distance of the pooled "
           f"samples of 10 chains to the exact distribution (mean of 3 seeds), beside the floor that as many exact "
           f"independent samples reach. rates-FPCD with eps_f = 0 equals Gibbs bit for bit: "
-          f"{identical}.", "",
+          f"{identical}. Its fast weights pull the chains' statistics toward the data's rates R, not toward "
+          f"the model's, so rates-FPCD is not expected to reach the RBM's exact distribution: the rows show how "
+          f"far from it each eps_f (eta = {eta}) stays, on an RBM that Gibbs sampling already mixes.", "",
           "| steps | " + " | ".join(map(str, checkpoints)) + " |", "|---" * (len(checkpoints) + 1) + "|"]
-    for name in ("Gibbs", "rates-FPCD"):
+    for name in curves:
         L.append(f"| {name} | " + " | ".join(f"{x:.3f}" for x in curves[name]) + " |")
     L.append("| exact samples (floor) | " + " | ".join(f"{x:.3f}" for x in floor) + " |")
     L += ["", f"Speed of one step, {args.chains} chains of the 784-500 RBM, float32, median of interleaved rounds:", "",
@@ -179,6 +206,7 @@ class Stages:
     def __call__(self, name, compute):
         if name not in self.done:
             self.done[name] = compute()
+            self.done.setdefault("load", {})[name] = os.getloadavg()[0]
             if self.path:
                 self.path.write_bytes(pickle.dumps(self.done))
         return self.done[name]
@@ -192,20 +220,21 @@ def main(argv=None):
     ap.add_argument("--chains", type=int, default=10)
     ap.add_argument("--n-test", type=int, default=2000)
     ap.add_argument("--tv-steps", type=int, default=10000)
-    ap.add_argument("--sweep-eps", type=float, nargs="*", default=[0.005, 0.01, 0.02, 0.05])
+    ap.add_argument("--sweep-eps", type=float, nargs="*", default=[0.005, 0.01, 0.02, 0.05, 0.1, 0.2])
     ap.add_argument("--sweep-eta", type=float, nargs="*", default=[0.95, 0.99])
     ap.add_argument("--state", help="a pickle file that keeps finished stages (resume a stopped run)")
     ap.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md alone")
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.steps, args.tv_steps, args.sweep_eps, args.sweep_eta = 2, 500, 1000, [0.01], [0.99]
-    rbm, clf, X, valid, test, tune, info = mnist_setup(args)
-    info["test"], info["tune"] = test, tune
-    stage = Stages(args.state)
-    sweep_rows, (eps_f, eta) = stage("sweep", lambda: sweep(rbm, clf, X, valid, tune, args))
-    rows = stage("seeds", lambda: over_seeds(rbm, clf, X, valid, test, args, eps_f, eta))
-    tv = stage("tv", lambda: small_rbm_tv(args, eps_f, eta))
-    speed = stage("speed", lambda: sampling_speed.step_speed(rbm, X, n_chains=args.chains, eps_f=eps_f, eta=eta))
+    stage, m = Stages(args.state), Mnist(args)
+    info = dict(stage("setup", training_times), n_test=args.n_test, n_tune=len(datasets.mnist()[1][0]) - 1000 - args.n_test)
+    sweep_rows, (eps_f, eta) = stage("sweep", lambda: sweep(m.rbm, m.clf, m.X, m.valid, m.tune, args))
+    rows = stage("seeds", lambda: over_seeds(m.rbm, m.clf, m.X, m.valid, m.test, args, eps_f, eta))
+    tv_eps = sorted({0.005, 0.01, eps_f})
+    tv = stage("tv", lambda: small_rbm_tv(args, tv_eps, eta))
+    speed = stage("speed", lambda: sampling_speed.step_speed(m.rbm, m.X, n_chains=args.chains, eps_f=eps_f, eta=eta))
+    info["load"] = stage.done.get("load", {})
     text = render(info, rows, sweep_rows, (eps_f, eta), tv, speed, args)
     print(text)
     if not args.no_write and not args.quick:

@@ -72,7 +72,6 @@ class Sampler:
             raise ValueError(f"init: expected an array of shape ({M}, {n}) or ({n},), got {v.shape}")
         return binary_data(v, n, "init").astype(np.uint8)
 
-
     # ------------------------------------------------------------------ the compiled step
     def _effective(self):
         """The parameters the step uses: the RBM's, or slow + fast where there are fast ones."""

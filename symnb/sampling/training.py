@@ -21,8 +21,11 @@ def update_function(model, method, batch_size, k, weight_decay, seed):
     X = st.tensor("X", dt, shape=(None, model.n_visible))
     lr, fast_lr, fast_decay = (st.scalar(n, dtype=dt) for n in ("lr", "fast_lr", "fast_decay"))
     updates, chains = [], None
-    fast = [sn.shared(np.zeros_like(p.get_value()), name=p.name + "_fast") for p in (W, b, c)]
-    Wn, bn, cn = (p + f for p, f in zip((W, b, c), fast)) if method == "fpcd" else (W, b, c)
+    if method == "fpcd":      # Tieleman & Hinton's fast weights: the negative phase uses W + W_f
+        fast = [sn.shared(np.zeros_like(p.get_value()), name=p.name + "_fast") for p in (W, b, c)]
+        Wn, bn, cn = (p + f for p, f in zip((W, b, c), fast))
+    else:
+        Wn, bn, cn = W, b, c
     if method == "cd":
         v = X
     else:
