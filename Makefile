@@ -8,13 +8,16 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 .PHONY: env system test lab bench bench-gpu clean
 
 # System packages, installed with apt-get when running as root and missing: g++ (the C++
-# backend), python3-venv (the virtual environment), chromium (the browser test drives it).
+# backend), python3-venv (the virtual environment), chromium (the browser test drives it),
+# graphviz (its `dot` draws graphs; without it symnb uses the pip-installed graphviz-pure,
+# and the tests draw with both).
 # Not root: install them yourself (README), or the browser test skips outside CI.
 system:
 	@missing=""; \
 	command -v g++ >/dev/null || missing="$$missing g++"; \
 	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "apt-get install -y$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
