@@ -31,14 +31,14 @@ def test_unary(name):
 
 
 def test_every_differentiable_scalar_op_is_covered():
-    binary = {"add", "sub", "mul", "true_div", "pow", "maximum", "minimum", "mod", "switch"}
+    binary = {"add", "sub", "mul", "true_div", "pow", "maximum", "minimum", "mod", "switch", "hypot"}
     assert set(UNARY) | binary | NO_GRAD == set(SCALAR_OPS)
 
 
 @pytest.mark.parametrize("name,a,b", [
     ("add", ANY, ANY[0]), ("sub", ANY, ANY[:, :1]), ("mul", ANY, POS), ("true_div", ANY, POS),
     ("pow", POS, ANY), ("maximum", ANY, ANY + 0.3), ("minimum", ANY, ANY - 0.3), ("mod", 5.3 + UNIT * 0.2, 2.0 + UNIT[0] * 0.1),
-    ("add", ANY[:1], ANY[:, :1]), ("mul", ANY[:1], np.float64(1.5)), ("true_div", np.float64(2.0), POS),
+    ("hypot", AWAY, ANY[0]), ("add", ANY[:1], ANY[:, :1]), ("mul", ANY[:1], np.float64(1.5)), ("true_div", np.float64(2.0), POS),
 ])
 def test_binary_with_broadcasting(name, a, b):
     """Inputs of length 1 on an axis (typed as 1) get their gradient summed back over it."""

@@ -26,7 +26,7 @@ BINARY = {
     "int_div": np.floor_divide, "mod": np.remainder, "pow": np.power, "maximum": np.maximum,
     "minimum": np.minimum, "eq": np.equal, "neq": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal, "and_": np.bitwise_and, "or_": np.bitwise_or,
-    "xor": np.bitwise_xor,
+    "xor": np.bitwise_xor, "hypot": np.hypot,
 }
 # Values across every domain boundary (outside a domain both sides give nan) and a half-way tie.
 FLOATS = np.array([[-3.7, -1.5, -0.5, 0.0, 0.25], [0.5, 0.9, 1.0, 2.5, 6.0]])

@@ -126,6 +126,7 @@ SCALAR_OPS: dict[str, ScalarOp] = {
     "ceil": ScalarOp(1, np.ceil, _zero_grads, tex_form="wrap"),
     "round": ScalarOp(1, np.round, _zero_grads),
     "maximum": ScalarOp(2, np.maximum, lambda xs, z, g: [g * ge(xs[0], xs[1]), g * lt(xs[0], xs[1])], tex=r"\max"),
+    "hypot": ScalarOp(2, np.hypot, lambda xs, z, g: [g * xs[0] / z, g * xs[1] / z], integer_safe=False),
     "minimum": ScalarOp(2, np.minimum, lambda xs, z, g: [g * le(xs[0], xs[1]), g * gt(xs[0], xs[1])], tex=r"\min"),
     "switch": ScalarOp(3, _switch, lambda xs, z, g: [None, switch(xs[0], g, 0), switch(xs[0], 0, g)]),
     "eq": ScalarOp(2, np.equal, _zero_grads, "==", prec=CMP, assoc=None, tex=r"="),

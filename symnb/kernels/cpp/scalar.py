@@ -151,6 +151,7 @@ SCALAR = {
     "sqr": lambda s: f"({s.cast[0]} * {s.cast[0]})" if s.is_float else f"symnb::wmul<{s.T}>({s.cast[0]}, {s.cast[0]})",
     "reciprocal": lambda s: f"(({s.T})1 / {s.cast[0]})" if s.is_float else None,
     "maximum": _extreme, "minimum": _extreme,
+    "hypot": lambda s: f"hypot{s.f}({s.cast[0]}, {s.cast[1]})" if s.is_float else None,
     **{name: _math for name in MATH},
 }
 ALL_DTYPES = frozenset(["cast", "identity", "zero_grad", *COMPARE, "switch", "add", "mul", *BITWISE, "invert",
