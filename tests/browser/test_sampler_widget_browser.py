@@ -2,30 +2,12 @@
 its frame counter advances, and the frames per second over 5 seconds are measured and logged
 (asserted at >= 5 so that a loaded CI machine passes; the goal is >= 15)."""
 import json
-import os
-import pathlib
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import nbformat
 import pytest
 
-ROOT = pathlib.Path(__file__).parents[2]
-ARTIFACTS = ROOT / "build" / "browser"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else __import__(
-    "playwright.sync_api", fromlist=["sync_playwright"])
+from .jupyterlab import CHROMIUM, FLAGS, SHOTS, jupyterlab, sync_api
 
 # The widget cell: 2 samplers x 16 chains on a 784-500 RBM. A short PCD fit gives the chains
 # digit-like modes; a step costs the same as with the fully trained mnist_rbm().
@@ -38,61 +20,22 @@ w = SamplerWidget(rbm, data=X[:2000], labels=y[:2000], held_out=Xt[:600], n_chai
 w"""
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def lab(tmp_path):
-    """JupyterLab on a free localhost port serving tmp_path; stopped by its process id."""
+    """JupyterLab serving a notebook of the widget cell; yields the notebook's URL."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     served = tmp_path / "notebooks"
     served.mkdir()
     nbformat.write(nb, served / "widget.ipynb")
-    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-           f"--ServerApp.root_dir={served}", f"--IdentityProvider.token={token}",
-           "--ServerApp.port_retries=0", "--LabApp.expose_app_in_browser=True", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "getuid") and os.getuid() == 0:
-        cmd.append("--allow-root")
-    log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
-                time.sleep(0.5)
-        yield f"{url}/lab/tree/widget.ipynb?token={token}"
-    finally:
-        proc.send_signal(signal.SIGINT)          # the server shuts its kernels down
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with jupyterlab(tmp_path, served) as (base, token):
+        yield f"{base}/lab/tree/widget.ipynb?token={token}"
 
 
 def test_sampler_widget_animates_in_jupyterlab(lab, record_property):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             console = []
@@ -112,8 +55,8 @@ def test_sampler_widget_animates_in_jupyterlab(lab, record_property):
             n1, t1 = int(counter.text_content()), time.monotonic()
             fps = (n1 - n0) / (t1 - t0)
             rates = page.locator(".symnb-rates").text_content()
-            page.locator(".symnb-sampler").screenshot(path=str(ARTIFACTS / "sampler_widget.png"))
-            page.screenshot(path=str(ARTIFACTS / "sampler_widget_page.png"))
+            page.locator(".symnb-sampler").screenshot(path=str(SHOTS / "sampler_widget.png"))
+            page.screenshot(path=str(SHOTS / "sampler_widget_page.png"))
             counters = page.locator(".symnb-counters").all_text_contents()
             # the controls: pause holds the counter, step draws exactly one frame, the eps_f
             # slider reaches Python (its echo comes back), reset goes back to step 0
@@ -131,14 +74,14 @@ def test_sampler_widget_animates_in_jupyterlab(lab, record_property):
             page.click(".symnb-reset")
             page.wait_for_function("document.querySelector('.symnb-title').textContent.includes('step 0 /')")
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "sampler_widget_failure.png"))
+            page.screenshot(path=str(SHOTS / "sampler_widget_failure.png"))
             raise
         finally:
-            (ARTIFACTS / "sampler_widget_console.txt").write_text("\n".join(console))
+            (SHOTS / "sampler_widget_console.txt").write_text("\n".join(console))
             browser.close()
     record = {"fps_browser": round(fps, 2), "frames": n1 - n0, "seconds": round(t1 - t0, 2), "status": rates,
               "counters": counters}
-    (ARTIFACTS / "sampler_widget_fps.json").write_text(json.dumps(record, indent=1))
+    (SHOTS / "sampler_widget_fps.json").write_text(json.dumps(record, indent=1))
     record_property("fps", fps)
     print(f"sampler widget in JupyterLab: {fps:.1f} frames/s over {t1 - t0:.1f} s ({rates.strip()})")
     assert len(counters) == 2 and all("class changes per 1000 steps" in c for c in counters)
