@@ -13,7 +13,7 @@ import symnb.tensor as st
 from symnb.core.graph import Constant, graph_inputs
 from symnb.kernels.base import BACKENDS
 
-function_module = importlib.import_module("symnb.function")     # the module, not sn.function
+memo_module = importlib.import_module("symnb.memo")     # sn.function's memo
 
 
 def sgd(backend, lr=0.1, init=1.0, rewrite=True, givens_x=None, dtype="float64"):
@@ -30,14 +30,14 @@ def sgd(backend, lr=0.1, init=1.0, rewrite=True, givens_x=None, dtype="float64")
 
 
 def memo_size():
-    return len(function_module._MEMO)
+    return len(memo_module._MEMO)
 
 
 @pytest.fixture(autouse=True)
 def empty_memo():
-    function_module.clear_memo()
+    memo_module.clear_memo()
     yield
-    function_module.clear_memo()
+    memo_module.clear_memo()
 
 
 def test_identical_graph_hits_and_computes_the_same(backend):
@@ -64,11 +64,11 @@ def test_functions_from_one_entry_are_independent(backend):
     np.testing.assert_array_equal(w1.get_value(), before)        # and the other way round
     assert not np.shares_memory(w1.get_value(borrow=True), w2.get_value(borrow=True))
     # Each still matches what a memo-free compile of its own graph computes.
-    function_module.MEMO_SIZE, old = 0, function_module.MEMO_SIZE
+    memo_module.MEMO_SIZE, old = 0, memo_module.MEMO_SIZE
     try:
         ref, _, wr = sgd(backend)
     finally:
-        function_module.MEMO_SIZE = old
+        memo_module.MEMO_SIZE = old
     for _ in range(3):
         ref(xv)
     np.testing.assert_allclose(w1.get_value(), wr.get_value())
@@ -167,7 +167,7 @@ def test_the_memo_holds_no_user_variable_or_value(backend):
     f, x, w = sgd(backend, init=2.0)
     sgd(backend)                                  # a hit: the entry is shared
     f(np.ones(3))
-    held = _reachable(function_module._MEMO)
+    held = _reachable(memo_module._MEMO)
     mine = [x, w, w.container, w.get_value(borrow=True), f, f.program]
     assert not any(id(o) in held for o in mine)
     assert not any(isinstance(o, np.ndarray) and np.shares_memory(o, w.get_value(borrow=True))
@@ -183,14 +183,14 @@ def test_big_constants_are_not_memoized(backend):
 
 
 def test_memo_size_zero_turns_it_off(backend, monkeypatch):
-    monkeypatch.setattr(function_module, "MEMO_SIZE", 0)
+    monkeypatch.setattr(memo_module, "MEMO_SIZE", 0)
     sgd(backend)
     sgd(backend)
     assert memo_size() == 0
 
 
 def test_oldest_entries_go_first(backend, monkeypatch):
-    monkeypatch.setattr(function_module, "MEMO_SIZE", 2)
+    monkeypatch.setattr(memo_module, "MEMO_SIZE", 2)
     for lr in (0.1, 0.2, 0.3):
         sgd(backend, lr=lr)
     assert memo_size() == 2
