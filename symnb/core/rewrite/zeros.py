@@ -20,8 +20,6 @@ from .shapes import same_shape
 ZERO_AT_ZERO = ("neg", "cast", "sqr", "sqrt", "abs", "sign", "sin", "tan", "tanh", "sinh", "arcsin",
                 "arctan", "arcsinh", "arctanh", "expm1", "log1p", "floor", "ceil", "round", "identity",
                 "zero_grad", "true_div", "int_div")
-_ELEMWISE = ("Elemwise", "Fused")
-_LIKE_FIRST_INPUT = ("Softmax", "LogSoftmax", "LogSoftmaxGrad", "Gemm", "Gemv", "IncSubtensor")
 
 
 def is_zero(v: Variable) -> bool:
@@ -76,9 +74,9 @@ def shape_entries(v: Variable, depth: int = 64):
         return [s if s is not None else shape(v)[d] for d, s in enumerate(static)]
     if depth == 0:
         return None
-    kind = type(node.op).__name__
+    op, like = node.op, node.op.shaped_like       # the op's own shape fact (Op.shaped_like)
     derived = None
-    if kind in _ELEMWISE:
+    if like == "broadcast":
         derived = []
         for d in range(v.ndim):
             # Broadcasting is static: an input whose axis is not known to be 1 has the length.
@@ -87,24 +85,24 @@ def shape_entries(v: Variable, depth: int = 64):
             if entries is None:
                 return None
             derived.append(entries[d - v.ndim])
-    elif kind == "Alloc":
-        derived = _vector_entries(node.inputs[1], v.ndim)
-    elif kind == "DimShuffle":
+    elif isinstance(like, str) and like.startswith("vector "):
+        derived = _vector_entries(node.inputs[int(like.split()[1])], v.ndim)
+    elif isinstance(like, int):
+        derived = shape_entries(node.inputs[like], depth - 1)
+    elif isinstance(op, DimShuffle):
         src = shape_entries(node.inputs[0], depth - 1)
         derived = None if src is None else [1 if o == "x" else src[o] for o in node.op.order]
-    elif kind == "Reduce":
+    elif isinstance(op, Reduce):
         src = shape_entries(node.inputs[0], depth - 1)
         if src is not None:
             axes = node.op.axis
             derived = [1 if d in axes else s for d, s in enumerate(src)] if node.op.keepdims else \
                 [s for d, s in enumerate(src) if d not in axes]
-    elif kind == "Reshape":
+    elif isinstance(op, Reshape):
         derived = _reshape_entries(node, v.ndim, depth)
-    elif kind == "Dot":
+    elif isinstance(op, Dot):
         a, b = (shape_entries(i, depth - 1) for i in node.inputs)
         derived = None if a is None or b is None else a[:-1] + b[1:]
-    elif kind in _LIKE_FIRST_INPUT:
-        derived = shape_entries(node.inputs[0], depth - 1)
     if derived is None:
         return None
     return [s if s is not None else e for s, e in zip(static, derived)]
