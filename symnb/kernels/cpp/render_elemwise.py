@@ -4,11 +4,12 @@ One loop per node: a flat path when every operand is a full-size C-contiguous ar
 scalar (`omp simd`, vectorized transcendental calls, threads above a size threshold), and
 a strided path over rows for broadcasting and views. Statically typed broadcasting is
 checked at run time before any element is touched. Float loops of arithmetic and math
-functions get an explicit AVX-512 kernel (render_vector.py).
+functions also get an explicit AVX-512 kernel (render_vector.py), written from the same
+scalar-table entries on lanes (loop_body).
 """
 from __future__ import annotations
 
-import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from ...core.ops import Elemwise, Fused
 from ...core.ops.base import apply_op
 from ...core.ops.fused import scalar_placeholder
 from . import render_vector
-from .scalar import CTYPE, is_checked, literal
+from .scalar import CHEAP, CTYPE, is_checked, literal
 
 MAX_OPERANDS = 64
 # Loops whose output reaches this many bytes store it past the caches, where it could not
@@ -26,9 +27,6 @@ MAX_OPERANDS = 64
 STREAM_BYTES = 1 << 25
 CHUNK = 128        # elements per buffered block of a strided row
 TILE = 256         # elements per block of whole short rows (tiled)
-# Calls that scalar.h declares SIMD (glibc's vector math), and the helpers built on them.
-VECTOR_MATH = re.compile(r"\b(?:symnb_)?(exp|log|sin|cos|tan|expm1|log1p|log2|log10|exp2|sinh|cosh|tanh|asin|acos|atan|asinh|"
-                         r"acosh|atanh|erf|erfc|pow|sigmoid|softplus)f?\(")
 
 
 def inner_graph(node):
@@ -39,34 +37,54 @@ def inner_graph(node):
     return phs, tuple(apply_op(node.op, phs, as_list=True))
 
 
-def loop_body(renderer, inner_in, inner_out, names):
-    """(statements, result expressions, checked) computing the outputs of one element of the
-    inner graph (inner_graph). `names` are the C expressions of the inner inputs, in order;
-    None when an op has no C++ code."""
+class Body(NamedTuple):
+    """One element of an inner graph (loop_body): statements, the result expressions, whether
+    an integer op may fail (reported through `err`), and the (function, dtype) calls made."""
+    stmts: list
+    results: list
+    checked: bool
+    calls: frozenset
+
+    def transcendental(self) -> bool:
+        """Calls a function that costs tens of cycles an element (exp, tanh, pow, ...)."""
+        return any(fn not in CHEAP for fn, _ in self.calls)
+
+
+def loop_body(renderer, inner_in, inner_out, names, lanes=False):
+    """The Body computing the outputs of one element of the inner graph (inner_graph), from
+    the renderer's scalar table; None when an op has no code. `names` are the C expressions
+    of the inner inputs, in order. `lanes`: a whole vector of elements at once (vec.h's V::F,
+    render_vector.py), only where every value has the one float dtype and every op has lane
+    code."""
+    dtype = inner_out[0].dtype
+    if lanes and (dtype not in render_vector.LANES or any(v.dtype != dtype for v in (*inner_in, *inner_out))):
+        return None
     names = {id(v): names[k] for k, v in enumerate(inner_in)}
-    lines, checked = [], False
+    lines, checked, calls = [], False, frozenset()
 
     def expr(v):
         if id(v) in names:
             return names[id(v)]
-        if isinstance(v, Constant) and v.dtype in CTYPE:
-            return literal(v.data.item(), v.dtype)
+        if isinstance(v, Constant) and v.dtype in CTYPE and (not lanes or v.dtype == dtype):
+            lit = literal(v.data.item(), v.dtype)
+            return f"V::splat({lit})" if lanes else lit
         return None
 
     for j, n in enumerate(toposort(list(inner_out))):
-        if not isinstance(n.op, Elemwise):
+        if not isinstance(n.op, Elemwise) or (lanes and n.outputs[0].dtype != dtype):
             return None
         args = [expr(i) for i in n.inputs]
         out = n.outputs[0]
         code = None if None in args else renderer.scalar_code(
-            n.op.scalar, n.op.params, args, [i.dtype for i in n.inputs], out.dtype)
+            n.op.scalar, n.op.params, args, [i.dtype for i in n.inputs], out.dtype, lanes)
         if code is None:
             return None
         checked = checked or is_checked(n.op.scalar, out.dtype)
+        calls |= code[1]
         names[id(out)] = f"t{j}"
-        lines.append(f"const {CTYPE[out.dtype]} t{j} = {code};")
+        lines.append(f"const {'V::F' if lanes else CTYPE[out.dtype]} t{j} = {code[0]};")
     results = [expr(o) for o in inner_out]
-    return None if None in results else (lines, results, checked)
+    return None if None in results else Body(lines, results, checked, calls)
 
 
 def render(c):
@@ -81,13 +99,16 @@ def render(c):
     names = [literal(c.const_scalar(j), v.dtype) if j not in operands else f"x{j}"
              for j, v in enumerate(node.inputs)]
     graph = inner_graph(node)
-    code = loop_body(c.renderer, *graph, names)
-    if code is None:
+    body = loop_body(c.renderer, *graph, names)
+    if body is None:
         return None
-    loop = Loop(c, operands, *code)
-    if not loop.checked:
-        loop.vector = render_vector.vector_body(
-            *graph, [n if j in operands else f"V::splat({n})" for j, n in enumerate(names)])
+    loop = Loop(c, operands, body)
+    if not body.checked:
+        loop.vector = loop_body(c.renderer, *graph, [n if j in operands else f"V::splat({n})"
+                                                     for j, n in enumerate(names)], lanes=True)
+    if loop.vector is None:      # the `omp simd` loop is the kernel on every machine
+        for name in render_vector.vmath_uses(body.calls):
+            c.need("SYMNB_VMATH_ENTRY", name)
     flat = loop.flat_condition()
     lines = loop.shape_and_outputs() + ["int err = 0;", loop.kernel()]
     if flat == "1":        # scalars only (0-d or all-ones shapes): no rows to walk
@@ -102,9 +123,10 @@ def render(c):
 class Loop:
     """The pieces of one elementwise node's loop: shape and outputs, the flat path, rows."""
 
-    def __init__(self, c, operands, stmts, results, checked):
-        self.c, self.operands, self.stmts, self.results, self.checked = c, operands, stmts, results, checked
-        self.vector = None     # (statements, results, calls) of an explicit kernel, if eligible
+    def __init__(self, c, operands, body):
+        self.c, self.operands, self.element = c, operands, body
+        self.stmts, self.results, self.checked = body.stmts, body.results, body.checked
+        self.vector = None     # the Body on lanes of an explicit kernel, if eligible
         node = c.node
         self.nd = node.outputs[0].ndim
         self.ins = [c.ins[j] for j in operands]
@@ -112,7 +134,7 @@ class Loop:
         self.OT = [CTYPE[o.dtype] for o in node.outputs]
         self.nops = len(self.ins) + len(self.OT)
         # Loops that can fail (integer division) OR together their elements' error bits.
-        self.red = " reduction(|:err)" if checked else ""
+        self.red = " reduction(|:err)" if self.checked else ""
 
     def body(self, load, store) -> str:
         """One element: load each operand (load(i, type)), compute, store each result."""
@@ -135,7 +157,9 @@ class Loop:
         if self.vector is None:
             return scalar
         loads = [(f"x{j}", self._scalar(i)) for i, j in enumerate(self.operands)]
-        return render_vector.kernel(self.c.node.outputs[0].dtype, params, loads, *self.vector, scalar)
+        v = self.vector
+        return render_vector.kernel(self.c.node.outputs[0].dtype, params, loads, v.stmts, v.results,
+                                    v.transcendental(), scalar)
 
     def parallel(self) -> str:
         """C condition for splitting the loop between threads: the bytes it touches, 8 times
@@ -143,11 +167,8 @@ class Loop:
         a 50k-element sigmoid took 37 us on one thread)."""
         per = sum(np.dtype(self.c.node.inputs[j].dtype).itemsize for i, j in enumerate(self.operands)
                   if not self._scalar(i)) + sum(np.dtype(o.dtype).itemsize for o in self.c.node.outputs)
-        bound = self.c.renderer.parallel_bytes // (8 if self.calls_vector_math() else 1)
+        bound = self.c.renderer.parallel_bytes // (8 if self.element.transcendental() else 1)
         return f"n * {per} >= {bound}"
-
-    def calls_vector_math(self) -> bool:
-        return any(VECTOR_MATH.search(st) for st in self.stmts)
 
     def shape_and_outputs(self) -> list:
         c, nd = self.c, self.nd

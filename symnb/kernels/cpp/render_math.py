@@ -66,6 +66,7 @@ def dot(c):
         return "\n".join(lines + [c.buffer(0, 0, "NULL"),
                                   f"if (dot<{T}>(S, {c.k}, {A}, {B}, {c.outs[0]}) < 0) return -1;"])
     if a.ndim == 2 and b.ndim == 2:
+        c.need("SYMNB_PRODUCT_ENTRY", T)
         return "\n".join(lines + [
             f"npy_intp dims[2] = {{PyArray_DIM({A}, 0), PyArray_DIM({B}, 1)}};", c.buffer(0, 2, "dims"),
             f"if (gemm<{T}>(S, {c.k}, 1, {A}, {B}, 0, {c.outs[0]}, true) < 0) return -1;"])
@@ -87,6 +88,8 @@ def scaled_product(c):
     T = CTYPE[node.outputs[0].dtype]
     nd = node.inputs[0].ndim
     fn = "gemm" if nd == 2 else "gemv"
+    if fn == "gemm":
+        c.need("SYMNB_PRODUCT_ENTRY", T)
     out = c.outs[0]
     own = "\n".join([
         c.buffer(0, nd, f"PyArray_DIMS({C})"),
@@ -107,6 +110,7 @@ def batched_matmul(c):
     lines, (A, B) = _in_out_dtype(c)
     T = CTYPE[node.outputs[0].dtype]
     nd = a.ndim
+    c.need("SYMNB_PRODUCT_ENTRY", T)
     flags = [[1 if s == 1 else 0 for s in v.type.shape[:-2]] for v in (a, b)]
     return "\n".join(lines + [
         f"static const bool bca[] = {{{', '.join(map(str, flags[0]))}}}, bcb[] = {{{', '.join(map(str, flags[1]))}}};",
@@ -208,12 +212,6 @@ def random_draw(c):
         c.buffer(0, 1, "two"),
         f"((uint64_t*)PyArray_DATA({c.outs[0]}))[0] = key;",
         f"((uint64_t*)PyArray_DATA({c.outs[0]}))[1] = ctr + blocks;"])
-
-
-def product_entries(body: str) -> list[str]:
-    """SYMNB_PRODUCT_ENTRY lines (binary.h) for the element types this module's products use."""
-    return [f"SYMNB_PRODUCT_ENTRY({T})" for T in ("double", "float")
-            if f"gemm<{T}>(" in body or f"batched<{T}>(" in body]
 
 
 CODE = {Reduce: reduce_, Dot: dot, Gemm: scaled_product, Gemv: scaled_product, BatchedMatmul: batched_matmul,

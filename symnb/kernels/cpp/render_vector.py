@@ -7,75 +7,17 @@ large arrays start 16 bytes off a cache line, and GCC's loop splits every access
 the range are masked steps instead of a scalar loop, and the float32 transcendentals of
 vmath.h are inline (GCC calls a vector function per 16 lanes, and the call, with every
 register saved around it, cost as much as expf itself). Eligible: every operand, result and
-intermediate value of one float dtype, every inner op in the table below. The `#else`
-branch keeps the `omp simd` kernel for compilers without AVX-512; both compute the same bits.
+intermediate value of one float dtype, every inner op's scalar-table entry marked `lanes`
+(scalar.py; render_elemwise.loop_body writes the body). The `#else` branch keeps the
+`omp simd` kernel for compilers without AVX-512; both compute the same bits.
 """
 from __future__ import annotations
 
-import re
-
-from ...core.graph import Constant, toposort
-from ...core.ops import Elemwise
-from .scalar import MATH, VMATH, literal
-
 LANES = {"float32": "symnb::v16", "float64": "symnb::v8"}
-_INFIX = {"add": " + ", "mul": " * ", "sub": " - ", "true_div": " / "}
-# Inner ops that are one function of vec.h / vmath.h (V::exp, V::tanh, ...).
-FUNCTIONS = {name: MATH[name] for name in MATH if name not in ("floor", "ceil", "round")} | {
-    "sigmoid": "sigmoid", "softplus": "softplus", "abs": "abs"}
-TRANSCENDENTAL = frozenset(FUNCTIONS) - {"sqrt", "abs"}
-
-
-def vector_op(name, args, one):
-    """The vector expression of one inner op, or None when the kernels have none. `one` is
-    the literal 1 of the dtype."""
-    if name in _INFIX and (len(args) == 2 or name in ("add", "mul")):
-        return "(" + _INFIX[name].join(args) + ")"
-    if len(args) != 1:
-        return None
-    a = args[0]
-    if name in ("identity", "zero_grad"):
-        return a
-    if name == "neg":
-        return f"(-{a})"
-    if name == "sqr":
-        return f"({a} * {a})"
-    if name == "reciprocal":
-        return f"({one} / {a})"
-    if name in FUNCTIONS:
-        return f"V::{FUNCTIONS[name]}({a})"
-    return None
-
-
-def vector_body(inner_in, inner_out, names):
-    """(statements, result expressions, whether it calls a transcendental) of one step over
-    the inner graph, or None. `names` are the C expressions (V::F) of the inner inputs."""
-    dtype = inner_out[0].dtype
-    if dtype not in LANES or any(v.dtype != dtype for v in (*inner_in, *inner_out)):
-        return None
-    known = {id(v): n for v, n in zip(inner_in, names)}
-    lines, calls = [], False
-
-    def expr(v):
-        if id(v) in known:
-            return known[id(v)]
-        if isinstance(v, Constant) and v.dtype == dtype:
-            return f"V::splat({literal(v.data.item(), dtype)})"
-        return None
-
-    for j, n in enumerate(toposort(list(inner_out))):
-        if not isinstance(n.op, Elemwise) or n.outputs[0].dtype != dtype:
-            return None
-        args = [expr(i) for i in n.inputs]
-        code = None if None in args or any(i.dtype != dtype for i in n.inputs) else \
-            vector_op(n.op.scalar, args, literal(1, dtype))
-        if code is None:
-            return None
-        calls = calls or n.op.scalar in TRANSCENDENTAL
-        known[id(n.outputs[0])] = f"t{j}"
-        lines.append(f"const V::F t{j} = {code};")
-    results = [expr(o) for o in inner_out]
-    return None if None in results else (lines, results, calls)
+# Float32 functions whose scalar and `omp simd` calls go to vmath.h's entry points: its own,
+# and scalar.h's helpers built on exp and log1p.
+_VMATH_USES = {"exp": ("exp",), "log1p": ("log1p",), "sin": ("sin",), "cos": ("cos",), "sigmoid": ("exp",),
+               "softplus": ("exp", "log1p")}
 
 
 def kernel(dtype, params, loads, stmts, stores, calls, scalar_kernel) -> str:
@@ -117,16 +59,7 @@ def kernel(dtype, params, loads, stmts, stores, calls, scalar_kernel) -> str:
         "#endif  // no AVX-512"])
 
 
-_FALLBACK = re.compile(r"^#else  // no AVX-512\n.*?^#endif  // no AVX-512$", re.S | re.M)
-# Calls that need vmath.h's entry points, by function: its own name, and scalar.h's
-# float32 helpers built on exp and log1p.
-_HELPERS = {"exp": ("sigmoidf(", "softplusf("), "log1p": ("softplusf(",)}
-_ENTRY_USES = {name: (f"symnb_{name}f(",) + _HELPERS.get(name, ()) for name in VMATH}
-
-
-def vmath_entries(body: str) -> str:
-    """SYMNB_VMATH_ENTRY lines for the vmath.h functions that `omp simd` loops or scalar code
-    of this module call (about 20 ms of compile time each, so only those)."""
-    used = _FALLBACK.sub("", body)
-    return "\n".join(f"SYMNB_VMATH_ENTRY({name})" for name, keys in _ENTRY_USES.items()
-                     if any(k in used for k in keys))
+def vmath_uses(calls) -> list:
+    """The vmath.h functions whose SYMNB_VMATH_ENTRY a loop making these (function, dtype)
+    calls outside an explicit kernel needs (about 20 ms of compile time each, so only those)."""
+    return sorted({name for fn, dtype in calls if dtype == "float32" for name in _VMATH_USES.get(fn, ())})

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.graph import Constant, SharedVariable
-from . import render_array, render_conv, render_elemwise, render_math, render_scan, render_vector
+from . import render_array, render_conv, render_elemwise, render_math, render_scan
 from .scalar import CTYPE, NPY, SCALAR, scalar_code
 
 HEADERS = ("runtime.h", "scalar.h", "blas.h", "reduce.h", "array.h", "philox.h", "scan.h")
@@ -54,15 +54,30 @@ class Rendered:
     labels: list = field(default_factory=list)
 
 
-class NodeCode:
-    """What an op's code builder sees: the node, its number (for errors), the C names of its
-    inputs and outputs, and helpers for buffers and in-place writes."""
+class NodeView:
+    """What every C-family code builder sees of its node: the node, its number k (for
+    messages), the renderer, and its 0-d constant inputs. A backend's builder context
+    (NodeCode here, the CUDA renderer's NodeKernel) adds its own names and helpers."""
 
     def __init__(self, program, node, k):
-        self.program, self.node, self.k = program, node, k     # program: the Rendering
+        self.program, self.node, self.k = program, node, k     # program: the backend's rendering
+        self.renderer = program.renderer
+
+    def const_scalar(self, j):
+        """The value of input j if it is a 0-d constant, else None."""
+        v = self.node.inputs[j]
+        return v.data.item() if isinstance(v, Constant) and v.ndim == 0 else None
+
+
+class NodeCode(NodeView):
+    """What a C++ code builder sees: the C names of the node's inputs and outputs (`v[i]`,
+    NumPy arrays) and helpers for buffers, errors, in-place writes and entry points. The
+    C++ specifics a builder writes (NumPy's C API, buffers.h) are here and in the builders."""
+
+    def __init__(self, program, node, k):
+        super().__init__(program, node, k)
         self.ins = [program.name(i) for i in node.inputs]
         self.outs = [program.define(o) for o in node.outputs]
-        self.renderer = program.renderer
 
     def slot(self) -> str:
         """A new reusable buffer slot (C expression for its address)."""
@@ -81,15 +96,14 @@ class NodeCode:
         return f"return refail(S, {self.k});"
 
     def may_destroy(self, j) -> str:
-        """C condition under which input j may be overwritten now ("0": never). Decided once
-        every node is rendered (it depends on what reads the storage later)."""
-        self.program.destroy_tokens[f"@destroy:{self.k}:{j}@"] = (self.node, j)
-        return f"@destroy:{self.k}:{j}@"
+        """C condition under which input j may be overwritten now ("0": never); see
+        Rendering.may_destroy."""
+        return self.program.may_destroy(self.node, j) or "0"
 
-    def const_scalar(self, j):
-        """The value of input j if it is a 0-d constant, else None."""
-        v = self.node.inputs[j]
-        return v.data.item() if isinstance(v, Constant) and v.ndim == 0 else None
+    def need(self, macro, arg):
+        """Ask for a module-level entry point, `macro(arg)` once in the first translation unit
+        (SYMNB_PRODUCT_ENTRY(float), SYMNB_VMATH_ENTRY(exp), ...; ENTRY_WEIGHT)."""
+        self.program.entries.add((macro, arg))
 
 
 class Rendering:
@@ -108,8 +122,8 @@ class Rendering:
         self.bases = {}      # id(var) -> ids of the variables whose storage var may share
         self.nodes = fgraph.nodes     # schedule(): shared-variable writers that feed nothing come last
         self.order = {id(n): k for k, n in enumerate(self.nodes)}
-        self.destroy_tokens = {}
         self.destroyed_shared = set()   # (graph input, graph output that must be its update)
+        self.entries = set()            # (macro, argument) entry points the nodes need (NodeCode.need)
 
     def define(self, v) -> str:
         """A new value slot v[i] for a node output."""
@@ -141,7 +155,12 @@ class Rendering:
 
     def may_destroy(self, node, j) -> str | None:
         """In-place write over input j: checked here against everything that reads the same
-        storage later (rewriter mistakes included), then at run time by the returned test."""
+        storage later (rewriter mistakes included), then at run time by the returned test.
+
+        Asked while `node` is rendered, before the later nodes are: their outputs' storage is
+        not known yet (bases() holds only what earlier nodes recorded). It is not needed: a
+        later value can hold the victim's old storage only through a later node that reads a
+        value that holds it, and the first such node reads one made by now, which is checked."""
         victim = node.inputs[j]
         if isinstance(victim, Constant) or id(victim) in (id(i) for i in self.fgraph.inputs[:self.n_user]):
             return None
@@ -188,13 +207,12 @@ def machine_cores() -> int:
 # worth about GLUE characters of node code), so shorter bodies gain nothing. The MLP
 # training module (34k characters): 1.50 s of g++ as one unit; 0.97 and 0.90 s at once as
 # two, then 0.05 s to link.
-# Entry points, all in the first unit, weigh in the same way: a product entry (binary.h's
-# and narrow.h's kernels for one type, 0.25 s of g++; the MLP module's units balanced at
-# 10000) and a vmath.h function (0.02 s).
+# Entry points (NodeCode.need), all in the first unit, weigh in the same way: a product
+# entry (binary.h's and narrow.h's kernels for one type, 0.25 s of g++; the MLP module's
+# units balanced at 10000) and a vmath.h function (0.02 s).
 SPLIT_CHARS = 12000
 GLUE = 9000
-PRODUCT_ENTRY = 10000
-VMATH_ENTRY = 1200
+ENTRY_WEIGHT = {"SYMNB_PRODUCT_ENTRY": 10000, "SYMNB_VMATH_ENTRY": 1200}
 
 
 def split_point(sizes, glue=GLUE) -> int | None:
@@ -231,17 +249,19 @@ int symnb_compute_rest(State* S, Arr** v, const bool* destroy) {{
 
 class CFamilyRenderer:
     """The tables and the node walk of a C-family renderer. A subclass sets `code_for_op`
-    (op class -> builder(node_code) -> code or None), may replace `scalar_table` entries
-    (op name -> C expression, scalar.py) and `ctype`, and turns the walk into a source."""
+    (op class -> builder(node_code) -> code or None), `node_code` (what a builder sees, a
+    NodeView) and `rendering` (what one graph's rendering gathers), may replace
+    `scalar_table` entries (op name -> C expression, scalar.py) and `ctype`, and turns the
+    walk into a source."""
 
     code_for_op: dict = {}
     scalar_table = SCALAR
     ctype = CTYPE
-    node_code = NodeCode        # what a builder sees
-    rendering = Rendering       # names and storage of one graph's values
+    node_code: type = NodeView
+    rendering: type
 
-    def scalar_code(self, name, params, args, in_dtypes, out_dtype):
-        return scalar_code(name, params, args, in_dtypes, out_dtype, self.scalar_table)
+    def scalar_code(self, name, params, args, in_dtypes, out_dtype, lanes=False):
+        return scalar_code(name, params, args, in_dtypes, out_dtype, self.scalar_table, lanes)
 
     def walk(self, p, out: Rendered, wrap) -> list:
         """Each node's code, in p.nodes' order: its builder's, else its fallback's; `wrap`
@@ -270,6 +290,8 @@ class CppRenderer(CFamilyRenderer):
 
     code_for_op = {**render_elemwise.CODE, **render_math.CODE, **render_array.CODE, **render_conv.CODE,
                    **render_scan.CODE}
+    node_code = NodeCode        # v[i] names, buffers, in-place writes, entry points
+    rendering = Rendering       # names and storage of one graph's values
     # Loops go to the worker pool once the arrays they touch reach 512 KiB: each thread then
     # works on the same part of them on every call, in its own core's cache (a+1 at 1e5
     # float32, 0.8 MB: 10.5 -> 6.7 us; NumPy 8.5-10). Below that, waking a worker costs
@@ -298,27 +320,23 @@ class CppRenderer(CFamilyRenderer):
             "destroy_out};",
         ]
         includes, nv = "\n".join(f'#include "{h}"' for h in HEADERS + render_conv.headers(text)), max(len(p.names), 1)
-        vmath, products = render_vector.vmath_entries(text), render_math.product_entries(text)
-        glue = GLUE + PRODUCT_ENTRY * len(products) + VMATH_ENTRY * len(vmath.split())
+        entries = sorted(p.entries)
+        glue = GLUE + sum(ENTRY_WEIGHT[macro] for macro, _ in entries)
         cut = split_point([len(code) for code in body], glue) if self.split_units else None
         first, rest = (body, []) if cut is None else (body[:cut], body[cut:])
         out.source = MODULE.format(
             includes=includes, nv=nv, loads="\n    ".join(p.const_loads),
             declare_rest=REST_DECLARATION if rest else "",
             body="\n".join(first + ([REST_CALL] if rest else [])), info="\n".join(info),
-            entries="\n".join([vmath, *products]))
+            entries="\n".join(f"{macro}({arg})" for macro, arg in entries))
         if rest:
             out.source += SECOND_UNIT + REST_UNIT.format(includes=includes, nv=nv, body="\n".join(rest))
         return out
 
     def render_nodes(self, p) -> list:
-        """The code of p's nodes, one block each, with the in-place writes decided (the
-        top-level graph, and a loop's inner graph in render_scan.py)."""
-        body = self.walk(p, p.out, lambda k, node, code: f"// {k}: {node.op.name}\n{{\n{code}\n}}")
-        for token, (node, j) in p.destroy_tokens.items():
-            decided = p.may_destroy(node, j) or "0"
-            body = [code.replace(token, decided) for code in body]
-        return body
+        """The code of p's nodes, one block each (the top-level graph, and a loop's inner
+        graph in render_scan.py)."""
+        return self.walk(p, p.out, lambda k, node, code: f"// {k}: {node.op.name}\n{{\n{code}\n}}")
 
     def fallback(self, nc: NodeCode, out: Rendered) -> str:
         """Run the node's reference implementation (a Python callable handed over at load)."""

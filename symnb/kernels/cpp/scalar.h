@@ -21,8 +21,10 @@ SYMNB_SIMD(log1p) SYMNB_SIMD(log2) SYMNB_SIMD(log10) SYMNB_SIMD(exp2) SYMNB_SIMD
 SYMNB_SIMD(tanh) SYMNB_SIMD(asin) SYMNB_SIMD(acos) SYMNB_SIMD(atan) SYMNB_SIMD(asinh) SYMNB_SIMD(acosh)
 SYMNB_SIMD(atanh) SYMNB_SIMD(erf) SYMNB_SIMD(erfc)
 #undef SYMNB_SIMD
-__attribute__((simd("notinbranch"))) double pow(double, double) noexcept;
-__attribute__((simd("notinbranch"))) float powf(float, float) noexcept;
+#define SYMNB_SIMD2(name) __attribute__((simd("notinbranch"))) double name(double, double) noexcept; \
+                          __attribute__((simd("notinbranch"))) float name##f(float, float) noexcept;
+SYMNB_SIMD2(pow)
+#undef SYMNB_SIMD2
 }
 // Float32 exp, log1p, sin and cos: symnb's own (AVX-512), else glibc's.
 #include "vmath.h"

@@ -36,7 +36,8 @@
     static inline void store(T* p, M m, F v) { __builtin_ia32_storeu##SUFFIX##512_mask(p, v, m); } \
     static inline void stream(T* p, F v) { __builtin_ia32_movnt##SUFFIX##512(p, v); }   /* p on a line */ \
     static inline F sqrt(F x) { return __builtin_ia32_sqrt##SUFFIX##512_mask(x, x, ALL, 4); } \
-    static inline F abs(F x) { return (F)((I)x & (BITS)ABS_BITS); }
+    static inline F abs(F x) { return (F)((I)x & (BITS)ABS_BITS); } \
+    static inline F fabs(F x) { return abs(x); }
 namespace symnb {
 // After streamed stores (V::stream, render_vector.py), before the pool hands the output over.
 static inline void fence() { __builtin_ia32_sfence(); }
@@ -47,7 +48,8 @@ namespace v8 { SYMNB_LANES(double, long long, unsigned char, 8, pd, 0x7fffffffff
 #undef SYMNB_X16
 #undef SYMNB_X8
 
-// glibc's vector functions (16 float32 or 8 float64 lanes) under their plain names.
+// glibc's vector functions (16 float32 or 8 float64 lanes) under their plain names (the lane
+// forms of scalar.py's MATH table: a function added there needs its line here).
 #define SYMNB_GLIBC16(name) extern "C" symnb::v16::F _ZGVeN16v_##name##f(symnb::v16::F) noexcept; \
     namespace symnb { namespace v16 { static inline F name(F x) { return _ZGVeN16v_##name##f(x); } } }
 #define SYMNB_GLIBC8(name) extern "C" symnb::v8::F _ZGVeN8v_##name(symnb::v8::F) noexcept; \

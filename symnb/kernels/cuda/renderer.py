@@ -14,7 +14,7 @@ from ...core.ops import Elemwise, Fused, LogSoftmax, LogSoftmaxGrad, Reduce, Sof
 from ...core.ops.blas import BatchedMatmul, Dot, Gemm, Gemv
 from ...core.random import RandomDraw
 from ..cpp.render_elemwise import inner_graph, loop_body
-from ..cpp.renderer import CFamilyRenderer, Rendered, label
+from ..cpp.renderer import CFamilyRenderer, NodeView, Rendered, label
 from ..cpp.scalar import CTYPE, literal
 from . import launch
 
@@ -50,21 +50,15 @@ class Kernels:
         """Views and glue may share storage with their inputs: sn.Function copies what it hands out."""
 
 
-class NodeKernel:
+class NodeKernel(NodeView):
     """What a CUDA code builder sees: the node, its number, its kernel's name."""
 
     def __init__(self, p, node, k):
-        self.p, self.node, self.k = p, node, k
+        super().__init__(p, node, k)
         self.name = f"k{k}_{node.op.name.split('{')[0]}"
-        self.renderer = p.renderer
-
-    def const_scalar(self, j):
-        from ...core.graph import Constant
-        v = self.node.inputs[j]
-        return v.data.item() if isinstance(v, Constant) and v.ndim == 0 else None
 
     def emit(self, code: str):
-        self.p.kernels.append(f"// {self.k}: {self.node.op}\n{code}")
+        self.program.kernels.append(f"// {self.k}: {self.node.op}\n{code}")
 
 
 def elementwise(c):
@@ -79,7 +73,7 @@ def elementwise(c):
     code = loop_body(c.renderer, *inner_graph(node), names)
     if code is None:
         return None
-    stmts, results, checked = code
+    stmts, results, checked = code.stmts, code.results, code.checked
     nd = node.outputs[0].ndim
     dims = [f"d{d}" for d in range(nd)]
     params = ["long long n", "int flat"] + [f"long long {d}" for d in dims]

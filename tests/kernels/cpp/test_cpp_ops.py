@@ -1,17 +1,12 @@
 """The C++ backend against the reference backend, op by op: each test compiles one graph
 with many outputs on both backends and compares (exact for integers, booleans and exact
 float ops; 1e-12 relative for float64 transcendentals, 1e-6 for float32)."""
-import re
-import warnings
-
 import numpy as np
 import pytest
 
 import symnb as sn
 import symnb.tensor as st
 from symnb.kernels.base import BACKENDS
-
-from . import avx512
 
 pytestmark = pytest.mark.skipif(not BACKENDS["cpp"].available()[0], reason=BACKENDS["cpp"].available()[1])
 
@@ -394,65 +389,6 @@ def test_python_fallback_nodes_still_run():
             [np.array([1 + 2j, -3j]), np.array([1.0, -2.5], "float16")], python=["fused", "abs"])
 
 
-def test_codegen_returns_the_source_without_compiling():
-    x = st.dvector("x")
-    src = sn.codegen([x], st.exp(x).sum(), backend="cpp")
-    assert '#include "module.h"' in src and "reduce<SUM" in src and "exp(" in src
-    f = sn.function([x], st.exp(x).sum(), backend="cpp")
-    assert f.source == src
-
-
-def test_cpp_is_the_default_and_without_a_compiler_the_reference_runs_with_one_warning(monkeypatch):
-    import importlib
-    from symnb.kernels.cpp import compiler
-    function_module = importlib.import_module("symnb.function")     # the module, not sn.function
-    x = st.dscalar("x")
-    assert sn.function([x], x + 1).backend_name == "cpp"
-    monkeypatch.setenv("CXX", "no-such-compiler-symnb")
-    monkeypatch.setattr(function_module, "_warned_no_compiler", False)
-    with pytest.warns(RuntimeWarning, match="no working C\\+\\+ compiler"):
-        f = sn.function([x], x + 1)
-    assert f.backend_name == "numpy" and f(1.0) == 2.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert sn.function([x], x * 2)(2.0) == 4.0          # said once, not at every function
-    with pytest.raises(compiler.CompilerUnavailable, match="no-such-compiler-symnb"):
-        sn.function([x], x + 1, backend="cpp")
-
-
-def test_in_place_marks_that_would_corrupt_a_value_are_not_followed():
-    from symnb.core.ops import Fused, scalar_placeholder
-    from symnb.core.ops.base import apply_op
-    a, b = scalar_placeholder("float64"), scalar_placeholder("float64")
-    double = Fused((a,), (a * 2,), destroy=((0, 0),))
-    add = Fused((a, b), (a + b,), destroy=((0, 0),))
-    w = sn.shared(np.arange(4.0).reshape(2, 2), name="w")
-    # Over a shared variable whose update it is not: w must keep its value.
-    f = sn.function([], apply_op(double, [w]), backend="cpp", rewrite=False)
-    np.testing.assert_array_equal(f(), [[0, 2], [4, 6]])
-    np.testing.assert_array_equal(w.get_value(), [[0, 1], [2, 3]])
-    # w + w.T written over w while the loop still reads w.T.
-    g = sn.function([], [], updates=[(w, apply_op(add, [w, w.T]))], backend="cpp", rewrite=False)
-    g()
-    np.testing.assert_array_equal(w.get_value(), [[0, 3], [3, 6]])
-
-
-@pytest.mark.parametrize("dtype,suffix", [("float64", b"exp"), ("float32", b"expf")])
-def test_transcendental_loops_call_the_vector_math_library(dtype, suffix):
-    """Contiguous loops call glibc's SIMD variants (_ZGV<isa>N<lanes>v_exp...), not one scalar
-    call per element; float32 on AVX-512 calls nothing: vmath.h's exp is inline."""
-    x = st.tensor("x", dtype=dtype, shape=(None,))
-    f = sn.function([x], st.exp(-x) * 2, backend="cpp")
-    with open(f.program.module.__file__, "rb") as fh:
-        symbols = fh.read()
-    if dtype == "float32" and avx512():
-        assert not re.search(rb"expf", symbols), "a float32 exp call left in an AVX-512 module"
-    else:
-        assert re.search(rb"_ZGV[a-z]N\d+v_" + suffix + rb"\b", symbols), f"no SIMD {suffix.decode()} in the module"
-    np.testing.assert_allclose(f(np.linspace(-3, 3, 1000, dtype=dtype)),
-                               np.exp(-np.linspace(-3, 3, 1000, dtype=dtype)) * 2, rtol=1e-6)
-
-
 def test_integer_arange_is_numpys_for_every_sign_of_step():
     a, b, s = st.scalar("a", dtype="int64"), st.scalar("b", dtype="int32"), st.scalar("s", dtype="int64")
     f = sn.function([a, b, s], st.arange(a, b, s), backend="cpp")
@@ -467,63 +403,6 @@ def test_integer_arange_is_numpys_for_every_sign_of_step():
     assert np.array_equal(f(big, 2 ** 31 - 1, -2 ** 61), np.arange(big, 2 ** 31 - 1, -2 ** 61))
 
 
-def test_kept_results_and_shared_values_are_never_reused_as_buffers():
-    """Buffers alternate with a spare when last call's array is still held (by the caller
-    or as a shared variable's value): nothing anyone holds is written over."""
-    x = st.dvector("x")
-    s = sn.shared(np.zeros(50_000), name="s")
-    f = sn.function([x], st.exp(x) * 2, updates=[(s, s * 0.5 + x)], backend="cpp")
-    kept, values = [], []
-    for k in range(4):
-        arg = np.full(50_000, float(k))
-        kept.append(f(arg))
-        values.append(s.get_value())
-    for k, r in enumerate(kept):
-        np.testing.assert_allclose(r, np.exp(np.full(50_000, float(k))) * 2, rtol=1e-14)
-    expected = 0.0
-    for k, v in enumerate(values):
-        expected = expected * 0.5 + k
-        assert v[0] == expected and v[-1] == expected, k
-
-
-def test_big_elementwise_outputs_start_where_their_input_does():
-    """An elementwise output of 32 KB or more starts at its first input's place in a cache
-    line (buffers.h, line_at), so the loop's steps are aligned for both; when the input
-    moves, the buffer's view moves over the same memory. Results stay exact, a kept result
-    (or a view of one) is never written over, and small outputs are left where NumPy puts
-    them."""
-    a, b = st.dvectors("a", "b")
-    f = sn.function([a, b], 2 * a + 3 * b, backend="cpp")
-    n = 20_000
-    raw = np.random.default_rng(11).random(n + 80)
-    memory, kept = set(), []
-    for off in (0, 2, 5, 0, 7, 1, 1, 3):
-        x, y = raw[off:off + n], raw[80 - off:80 - off + n]
-        out = f(x, y)
-        np.testing.assert_array_equal(out, 2 * x + 3 * y)
-        assert out.ctypes.data % 64 == x.ctypes.data % 64 and out.flags.c_contiguous and out.flags.writeable
-        memory.add(out.base.ctypes.data)
-        if off == 7:
-            kept.append((out, (2 * x + 3 * y).copy()))
-        del out
-    assert len(memory) == 2          # the buffer, and a second one once a result was kept
-    for out, want in kept:
-        np.testing.assert_array_equal(out, want)
-    small = f(raw[1:101], raw[:100])
-    assert small.base is None and np.array_equal(small, 2 * raw[1:101] + 3 * raw[:100])
-    # Views of a placed result have its base as their base (NumPy skips arrays that do not
-    # own their data): the caller's slice, and a graph output that is a view of the buffer.
-    ones = np.ones(n)
-    head = f(ones, ones)[:5]
-    f(ones * 10, ones * 10)
-    np.testing.assert_array_equal(head, np.full(5, 5.0))
-    g = sn.function([a, b], (2 * a + 3 * b).dimshuffle("x", 0), backend="cpp")
-    first = g(ones, ones)
-    second = g(ones * 10, ones * 10)
-    assert not np.shares_memory(first, second)
-    np.testing.assert_array_equal(first, np.full((1, n), 5.0))
-
-
 def test_point_gathers_along_negative_strides():
     """x[i] and x[i, j] with index vectors (array.h, Points) over x read backwards: a point's
     byte offset from x's data pointer is then negative, and still a point."""
@@ -532,4 +411,3 @@ def test_point_gathers_along_negative_strides():
     X, M = np.arange(10.0)[::-1], np.arange(12.0).reshape(3, 4)[::-1, ::-2]
     I, J = np.array([1, 2, 0, -1]), np.array([0, 1, 1, 0])
     compare([x, m, i, j], [x[i], m[I[:3] % 3, j[:3]], st.inc_subtensor(x[i], 1.0)], [X, M, I, J])
-
