@@ -23,7 +23,7 @@ SYMNB_SIMD(atanh) SYMNB_SIMD(erf) SYMNB_SIMD(erfc)
 #undef SYMNB_SIMD
 #define SYMNB_SIMD2(name) __attribute__((simd("notinbranch"))) double name(double, double) noexcept; \
                           __attribute__((simd("notinbranch"))) float name##f(float, float) noexcept;
-SYMNB_SIMD2(pow)
+SYMNB_SIMD2(pow) SYMNB_SIMD2(hypot)
 #undef SYMNB_SIMD2
 }
 // Float32 exp, log1p, sin and cos: symnb's own (AVX-512), else glibc's.

@@ -26,7 +26,8 @@ MATH = {"exp": "exp", "exp2": "exp2", "expm1": "expm1", "log": "log", "log2": "l
         "log1p": "log1p", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin",
         "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh",
         "arccosh": "acosh", "arctanh": "atanh", "erf": "erf", "erfc": "erfc", "floor": "floor", "ceil": "ceil",
-        "round": "nearbyint", "sigmoid": "symnb::sigmoid", "softplus": "symnb::softplus", "abs": "fabs"}
+        "round": "nearbyint", "sigmoid": "symnb::sigmoid", "softplus": "symnb::softplus", "abs": "fabs",
+        "hypot": "hypot"}
 NO_LANES = frozenset(["floor", "ceil", "round"])
 # Calls that cost a few cycles an element, not tens (the rest count as transcendental).
 CHEAP = frozenset(["sqrt", "abs", "floor", "ceil", "round"])
@@ -179,7 +180,6 @@ SCALAR = {
                  f"symnb::wmul<{s.T}>({s.cast[0]}, {s.cast[0]})"),
     "reciprocal": lanes(lambda s: f"(({s.T})1 / {s.cast[0]})" if s.is_float else None),
     "maximum": _extreme, "minimum": _extreme,
-    "hypot": lambda s: f"hypot{s.f}({s.cast[0]}, {s.cast[1]})" if s.is_float else None,
     **{name: _math for name in MATH},
 }
 ALL_DTYPES = frozenset(["cast", "identity", "zero_grad", *COMPARE, "switch", "add", "mul", *BITWISE, "invert",

@@ -59,8 +59,14 @@ SYMNB_GLIBC(log) SYMNB_GLIBC(tan) SYMNB_GLIBC(expm1) SYMNB_GLIBC(log2) SYMNB_GLI
 SYMNB_GLIBC(sinh) SYMNB_GLIBC(cosh) SYMNB_GLIBC(tanh) SYMNB_GLIBC(asin) SYMNB_GLIBC(acos) SYMNB_GLIBC(atan)
 SYMNB_GLIBC(asinh) SYMNB_GLIBC(acosh) SYMNB_GLIBC(atanh) SYMNB_GLIBC(erf) SYMNB_GLIBC(erfc)
 SYMNB_GLIBC8(exp) SYMNB_GLIBC8(log1p) SYMNB_GLIBC8(sin) SYMNB_GLIBC8(cos)
+#define SYMNB_GLIBC2(name) extern "C" symnb::v16::F _ZGVeN16vv_##name##f(symnb::v16::F, symnb::v16::F) noexcept; \
+    extern "C" symnb::v8::F _ZGVeN8vv_##name(symnb::v8::F, symnb::v8::F) noexcept; \
+    namespace symnb { namespace v16 { static inline F name(F x, F y) { return _ZGVeN16vv_##name##f(x, y); } } \
+                      namespace v8 { static inline F name(F x, F y) { return _ZGVeN8vv_##name(x, y); } } }
+SYMNB_GLIBC2(hypot)
 extern "C" symnb::v16::F _ZGVeN16v_sinf(symnb::v16::F) noexcept;     // vmath.h's sin and cos beyond 2^13
 extern "C" symnb::v16::F _ZGVeN16v_cosf(symnb::v16::F) noexcept;
+#undef SYMNB_GLIBC2
 #undef SYMNB_GLIBC
 #undef SYMNB_GLIBC8
 #undef SYMNB_GLIBC16

@@ -131,6 +131,20 @@ def test_big_elementwise_outputs_start_where_their_input_does():
     np.testing.assert_array_equal(first, np.full((1, n), 5.0))
 
 
+def test_one_table_entry_gives_scalar_and_lane_code():
+    """hypot is one line of scalar.py's MATH: the `omp simd` loop calls libm's hypot (glibc's
+    vector form, declared in scalar.h) and the explicit AVX-512 kernel V::hypot, both written
+    from that entry; an op with no lane form (floor) keeps its node on the `omp simd` loop."""
+    for dtype, fn in (("float32", "hypotf("), ("float64", "hypot(")):
+        x, y = (st.tensor(n, dtype=dtype, shape=(None,)) for n in "xy")
+        src = sn.codegen([x, y], st.hypot(x, y) * 2, backend="cpp")
+        assert "V::hypot(" in src and fn in src and "#if SYMNB_V16" in src
+        assert "#if SYMNB_V16" not in sn.codegen([x], st.floor(x) * 2, backend="cpp")
+        f = sn.function([x, y], st.hypot(x, y) * 2, backend="cpp")
+        a, b = np.linspace(-3, 3, 1001, dtype=dtype), np.linspace(5, -1e3, 1001, dtype=dtype)
+        np.testing.assert_allclose(f(a, b), np.hypot(a, b) * 2, rtol=2 * np.finfo(dtype).eps)
+
+
 def test_entry_points_are_asked_for_by_the_nodes_that_call_them():
     """Module-level entry points come from what the builders report, not from searching the
     source: a float32 exp in an `omp simd` loop asks for vmath.h's exp, a float32 sigmoid for
@@ -163,7 +177,7 @@ def test_avx512_modules_build_on_any_machine(tmp_path):
     d = st.dvector("d")
     w = st.matrix("w", dtype="float32")
     # Separate shapes, so that the rewriter does not fuse them into one loop.
-    outs = [st.exp(w) * 2 + st.sigmoid(w), st.cast(st.exp(x) > st.softplus(y), "float32"),
+    outs = [st.hypot(w, w.T) * 2 + st.sigmoid(w), st.cast(st.exp(x) > st.softplus(y), "float32"),
             st.tanh(d) + st.sqrt(abs(d)), st.dot(w, w).sum(), st.nnet.softmax(w)]
     src = sn.codegen([x, y, d, w], outs, backend="cpp")
     assert "SYMNB_VMATH_ENTRY(exp)" in src and "SYMNB_PRODUCT_ENTRY(float)" in src
@@ -172,5 +186,5 @@ def test_avx512_modules_build_on_any_machine(tmp_path):
     except compiler.CompileError as e:
         pytest.fail(f"the AVX-512 branch does not build:\n{e}")
     so = (tmp_path / meta["so"]).read_bytes()
-    for symbol in (b"_ZGVeN16v_symnb_expf", b"symnb_log1pf"):
+    for symbol in (b"_ZGVeN16vv_hypotf", b"_ZGVeN16v_symnb_expf", b"symnb_log1pf"):
         assert symbol in so, symbol
