@@ -63,3 +63,34 @@ def test_importing_the_core_alone_loads_no_upper_layer():
             "print(sorted(m for m in sys.modules if m.startswith(%r)))" % (FORBIDDEN,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_core_has_no_import_cycle():
+    """Module-level imports inside symnb.core form no cycle (imports inside functions, made
+    when called, do not count; nor does a submodule's import of its own package, whose
+    __init__ Python always runs first)."""
+    deps = {}
+    for path in CORE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        is_package = path.name == "__init__.py"
+        module = ".".join(parts[:-1] if is_package else parts)
+        top = [n for n in ast.parse(path.read_text()).body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        deps[module] = {name for name in imported_modules("\n".join(map(ast.unparse, top)), module, is_package)
+                        if name != module and not (module + ".").startswith(name + ".")}
+    deps = {m: {d for d in ds if d in deps} for m, ds in deps.items()}
+    state, path = {}, []
+
+    def visit(m):       # depth-first; a module met again while on the path closes a cycle
+        state[m] = "open"
+        path.append(m)
+        for d in sorted(deps[m]):
+            assert state.get(d) != "open", "import cycle: " + " -> ".join(path[path.index(d):] + [d])
+            if d not in state:
+                visit(d)
+        path.pop()
+        state[m] = "done"
+
+    for m in sorted(deps):
+        if m not in state:
+            visit(m)
+    assert len(deps) > 20 and "symnb.core.graph" in deps

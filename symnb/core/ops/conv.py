@@ -83,10 +83,21 @@ class _Conv(Op):
             raise TypeError(f"{self.name}: operands must share one dtype, got {', '.join(str(v.type) for v in vs)}")
 
     @staticmethod
-    def _check_shape_vec(v):
+    def _shape_from(v, known):
+        """The static shape a gradient's shape argument v gives, `known` where v's entry is not."""
         if v.ndim != 1 or v.dtype != "int64" or v.type.shape[0] not in (None, 4):
             raise TypeError(f"conv2d gradient: a shape argument must be an int64 vector of length 4, got {v.type}")
-        return static_entries(v, 4)
+        return tuple(k if s is None else s for s, k in zip(static_entries(v, 4), known))
+
+    def _gradient_geometry(self, xshape, wshape, gzshape):
+        """(ph, pw, oh, ow) of a gradient's convolution, image and filter shapes given; an
+        output gradient or channel count that does not fit them is a ValueError."""
+        (n, c, H, W), (o, c2, kh, kw) = xshape, wshape
+        ph, pw, oh, ow = self._runtime_geometry(H, W, kh, kw)
+        if tuple(gzshape) != (n, o, oh, ow) or c != c2:
+            raise ValueError(f"conv2d gradient: an image of shape {tuple(xshape)}, filters of shape {tuple(wshape)} "
+                             f"and an output gradient of shape {tuple(gzshape)} do not fit")
+        return ph, pw, oh, ow
 
     def _runtime_geometry(self, H, W, kh, kw):
         if kh < 1 or kw < 1:
@@ -149,17 +160,12 @@ class Conv2dGradInputs(_Conv):
 
     def infer(self, gz, w, xshape):
         self._check("the output gradient and the filters", gz, w)
-        n, c, H, W = self._check_shape_vec(xshape)
-        return [TensorType(gz.dtype, (gz.type.shape[0] if n is None else n, w.type.shape[1] if c is None else c,
-                                      H, W))]
+        return [TensorType(gz.dtype, self._shape_from(xshape, (gz.type.shape[0], w.type.shape[1], None, None)))]
 
     def perform(self, gz, w, xshape):
-        n, c, H, W = (int(s) for s in xshape)
+        n, c, H, W = xs = tuple(int(s) for s in xshape)
         kh, kw = w.shape[2:]
-        ph, pw, oh, ow = self._runtime_geometry(H, W, kh, kw)
-        if gz.shape != (n, w.shape[0], oh, ow) or c != w.shape[1]:
-            raise ValueError(f"conv2d gradient: output gradient of shape {gz.shape} and filters of shape "
-                             f"{w.shape} do not fit an image of shape {tuple(xshape)}")
+        ph, pw, oh, ow = self._gradient_geometry(xs, w.shape, gz.shape)
         (sh, sw), (dh, dw) = self.subsample, self.dilation
         wf = self._flipped(w)
         gx = np.zeros((n, c, H + 2 * ph, W + 2 * pw), dtype=gz.dtype)
@@ -183,16 +189,12 @@ class Conv2dGradFilters(_Conv):
 
     def infer(self, x, gz, wshape):
         self._check("the image and the output gradient", x, gz)
-        o, c, kh, kw = self._check_shape_vec(wshape)
-        return [TensorType(x.dtype, (gz.type.shape[1] if o is None else o, x.type.shape[1] if c is None else c,
-                                     kh, kw))]
+        return [TensorType(x.dtype, self._shape_from(wshape, (gz.type.shape[1], x.type.shape[1], None, None)))]
 
     def perform(self, x, gz, wshape):
-        o, c, kh, kw = (int(s) for s in wshape)
-        ph, pw, oh, ow = self._runtime_geometry(*x.shape[2:], kh, kw)
-        if gz.shape != (x.shape[0], o, oh, ow) or c != x.shape[1]:
-            raise ValueError(f"conv2d gradient: image of shape {x.shape} and output gradient of shape "
-                             f"{gz.shape} do not fit filters of shape {tuple(wshape)}")
+        ws = tuple(int(s) for s in wshape)
+        kh, kw = ws[2:]
+        ph, pw, oh, ow = self._gradient_geometry(x.shape, ws, gz.shape)
         win = self._windows(x, ph, pw, kh, kw, oh, ow)
         gw = np.tensordot(gz, win, axes=([0, 2, 3], [0, 2, 3]))                 # (O, C, kh, kw)
         return (np.ascontiguousarray(self._flipped(gw), dtype=x.dtype),)

@@ -53,6 +53,24 @@ class _Pool(Op):
         return tuple(shp[:-2]) + tuple(pool_length(shp[-2 + i], self.ws[i], self.stride[i], self.pad[i],
                                                    self.ignore_border) for i in range(2))
 
+    def _same(self, op_class):
+        """op_class with this op's window, stride, padding, border and mode."""
+        return op_class(self.ws, self.stride, self.pad, self.ignore_border, self.mode)
+
+    def _check_max_pair(self, what, x, out, third):
+        """The inputs of MaxPoolGrad or MaxPoolGradGrad: x, pooled x and a third (name, value)."""
+        self._check(x)
+        name, v = third
+        if out.type.dtype != x.dtype or v.type.dtype != x.dtype:
+            raise TypeError(f"{what}: x, out and {name} must share one dtype, got {x.type}, {out.type}, {v.type}")
+
+    def _adjoint_grad(self, op_class, inputs, gouts):
+        """The gradient of MaxPoolGrad or MaxPoolGradGrad (inputs x, pooled x, and a third,
+        in which each is linear, with the other as its adjoint); in x and the pooled x it is
+        piecewise constant (the maxima move only at ties)."""
+        x, out, _ = inputs
+        return [E.zeros_like(x), E.zeros_like(out), apply_op(self._same(op_class), [x, out, gouts[0]])]
+
     def _check(self, x):
         if x.ndim < 2 or not is_float(x.dtype):
             raise TypeError(f"pool_2d: the input must be floats of 2 or more dimensions, got {x.type}")
@@ -111,10 +129,9 @@ class Pool(_Pool):
 
     def grad(self, inputs, outputs, gouts):
         x, gz = inputs[0], gouts[0]
-        params = (self.ws, self.stride, self.pad, self.ignore_border, self.mode)
         if self.mode == "max":
-            return [apply_op(MaxPoolGrad(*params), [x, outputs[0], gz])]
-        return [apply_op(AveragePoolGrad(*params), [x, gz])]
+            return [apply_op(self._same(MaxPoolGrad), [x, outputs[0], gz])]
+        return [apply_op(self._same(AveragePoolGrad), [x, gz])]
 
 
 @dataclass(frozen=True)
@@ -123,10 +140,7 @@ class MaxPoolGrad(_Pool):
     elements equal to its maximum (all of them on a tie, as Theano), summed over windows."""
 
     def infer(self, x, out, gz):
-        self._check(x)
-        if out.type.dtype != x.dtype or gz.type.dtype != x.dtype:
-            raise TypeError(f"max pool gradient: x, out and gz must share one dtype, got {x.type}, "
-                            f"{out.type}, {gz.type}")
+        self._check_max_pair("max pool gradient", x, out, ("gz", gz))
         return [x.type]
 
     def perform(self, x, out, gz):
@@ -141,10 +155,7 @@ class MaxPoolGrad(_Pool):
         return (self._crop(g, H, W),)
 
     def grad(self, inputs, outputs, gouts):
-        # Linear in gz; in x and out piecewise constant (the maxima move only at ties).
-        x, out, _ = inputs
-        params = (self.ws, self.stride, self.pad, self.ignore_border, self.mode)
-        return [E.zeros_like(x), E.zeros_like(out), apply_op(MaxPoolGradGrad(*params), [x, out, gouts[0]])]
+        return self._adjoint_grad(MaxPoolGradGrad, inputs, gouts)
 
 
 @dataclass(frozen=True)
@@ -153,10 +164,7 @@ class MaxPoolGradGrad(_Pool):
     ggx over the elements equal to its maximum (second derivatives through max pooling)."""
 
     def infer(self, x, out, ggx):
-        self._check(x)
-        if out.type.dtype != x.dtype or ggx.type.dtype != x.dtype:
-            raise TypeError(f"max pool second gradient: x, out and ggx must share one dtype, got {x.type}, "
-                            f"{out.type}, {ggx.type}")
+        self._check_max_pair("max pool second gradient", x, out, ("ggx", ggx))
         return [out.type]
 
     def perform(self, x, out, ggx):
@@ -171,9 +179,7 @@ class MaxPoolGradGrad(_Pool):
         return (ggz,)
 
     def grad(self, inputs, outputs, gouts):
-        x, out, _ = inputs
-        params = (self.ws, self.stride, self.pad, self.ignore_border, self.mode)
-        return [E.zeros_like(x), E.zeros_like(out), apply_op(MaxPoolGrad(*params), [x, out, gouts[0]])]
+        return self._adjoint_grad(MaxPoolGrad, inputs, gouts)
 
 
 @dataclass(frozen=True)
@@ -202,8 +208,7 @@ class AveragePoolGrad(_Pool):
 
     def grad(self, inputs, outputs, gouts):
         # Linear in gz; its adjoint is the pooling itself (of the padded, not cropped, input).
-        params = (self.ws, self.stride, self.pad, self.ignore_border, self.mode)
-        return [None, apply_op(Pool(*params), [gouts[0]])]
+        return [None, apply_op(self._same(Pool), [gouts[0]])]
 
 
 def pool_2d(input, ws=None, ignore_border=True, stride=None, pad=(0, 0), mode="max", ds=None, st=None,

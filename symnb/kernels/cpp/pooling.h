@@ -119,20 +119,16 @@ template <class T> static int pool_forward(const PoolGeom& g, const T* x, T* out
 // c ? d : +0, as a mask: g++ made a branch of the select (mispredicted half the time on
 // random data: LeNet's first max pooling gradient took 6.8 ms instead of 2.7), and d * c
 // would turn an infinite d into NaN where c is false.
-static inline float keep_if(bool c, float d) {
-    uint32_t u;
-    memcpy(&u, &d, 4);
-    u &= -(uint32_t)c;
-    memcpy(&d, &u, 4);
+// U: the unsigned integer of T's size.
+template <class T, class U> static inline T keep_if_bits(bool c, T d) {
+    U u;
+    memcpy(&u, &d, sizeof u);
+    u &= -(U)c;
+    memcpy(&d, &u, sizeof u);
     return d;
 }
-static inline double keep_if(bool c, double d) {
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    u &= -(uint64_t)c;
-    memcpy(&d, &u, 8);
-    return d;
-}
+static inline float keep_if(bool c, float d) { return keep_if_bits<float, uint32_t>(c, d); }
+static inline double keep_if(bool c, double d) { return keep_if_bits<double, uint64_t>(c, d); }
 
 // gx = the gradient of the pooling at x given gz (pooled = the pooled x, max only): each
 // window's gz goes to its maximal elements (all of them on a tie) or spreads over the
