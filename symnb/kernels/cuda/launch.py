@@ -62,8 +62,27 @@ class Elementwise(Step):
 
 
 class Reduction(Step):
+    """A reduction kernel (renderer.reduction): one block per output element; for fewer
+    outputs than SPLIT_BELOW over at least PART_ELEMENTS elements each, several blocks per
+    output (`parts`, up to TARGET_BLOCKS blocks in all) whose partial results the kernel's
+    <name>_parts combines: a single block over 1e8 elements would keep one SM busy."""
+
+    SPLIT_BELOW = 256
+    PART_ELEMENTS = 8 * THREADS
+    TARGET_BLOCKS = 1024
+
     def __init__(self, kernel, k, kept, red, dtype, keepdims):
         self.kernel, self.k, self.kept, self.red, self.dtype, self.keepdims = kernel, k, kept, red, dtype, keepdims
+
+    def bind(self, module, node, ins, outs):
+        super().bind(module, node, ins, outs)
+        self.fn_parts = module.get_function(self.kernel + "_parts")
+
+    @classmethod
+    def parts(cls, n_out, n_red) -> int:
+        if n_out >= cls.SPLIT_BELOW or n_red < 2 * cls.PART_ELEMENTS:
+            return 1
+        return max(1, min(n_red // cls.PART_ELEMENTS, cls.TARGET_BLOCKS // n_out))
 
     def run(self, env, ctx):
         x = ctx.device(env[self.ins[0]])
@@ -77,11 +96,18 @@ class Reduction(Step):
         env[self.outs[0]] = out
         if n_out == 0:
             return
-        args = [x, out, np.int64(n_out), np.int64(n_red)]
+        parts = self.parts(n_out, n_red)
+        part = out
+        if parts > 1:     # partial results: the output's type, or an Arg (16 bytes) for arg kinds
+            arg = kind in ("argmax", "argmin")
+            part = ctx.buffer(self.k, 1, (n_out * parts * (2 if arg else 1),), "int64" if arg else self.dtype)
+        args = [x, out, part, np.int64(n_out), np.int64(n_red), np.int64(parts)]
         for group in (self.kept, self.red):
             for d in group:
                 args += [np.int64(x.shape[d]), np.int64(x.strides[d] // x.itemsize)]
-        self.fn((min(n_out, MAX_BLOCKS),), (THREADS,), tuple(args))
+        self.fn((min(n_out * parts, MAX_BLOCKS),), (THREADS,), tuple(args))
+        if parts > 1:
+            self.fn_parts((min(n_out, MAX_BLOCKS),), (THREADS,), (part, out, np.int64(n_out), np.int64(parts)))
 
 
 class Rows(Step):

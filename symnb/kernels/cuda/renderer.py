@@ -113,8 +113,11 @@ INT_EXTREMES = {"max": f"(std::is_signed<TA>::value ? (TA){_TOP} : (TA)0)",
 
 
 def reduction(c):
-    """One block per output element (grid-stride over outputs); the block's threads stride
-    over the reduced elements, then combine in shared memory."""
+    """Block reductions: one block per output element, or, for few outputs over many
+    elements (a full sum), `parts` blocks per output, each over a contiguous share of the
+    reduced elements, whose results a second kernel (<name>_parts) combines (the driver
+    picks `parts`, launch.Reduction). A block's threads stride over its elements, then
+    combine in shared memory."""
     node, op = c.node, c.node.op
     x, out = node.inputs[0], node.outputs[0]
     if x.dtype not in CTYPE or out.dtype not in CTYPE or op.kind not in (*REDUCE, "argmax", "argmin"):
@@ -122,31 +125,41 @@ def reduction(c):
     kept = [d for d in range(x.ndim) if d not in op.axis]
     red = [d for d in range(x.ndim) if d in op.axis]
     TI, TO = CTYPE[x.dtype], CTYPE[out.dtype]
-    params = [f"const {TI}* __restrict__ x", f"{TO}* __restrict__ out", "long long n_out", "long long n_red"]
+    if op.kind in ("argmax", "argmin"):
+        combine = f"arg_combine<{TI}, {'true' if op.kind == 'argmax' else 'false'}>"
+        TA, init, final = f"Arg<{TI}>", f"Arg<{TI}>{{({TI})0, -1}}", f"({TO})acc.i"
+        element, fold, merge = f"Arg<{TI}>{{x[base + off], r}}", f"acc = {combine}(acc, b);", combine
+    else:
+        init, expr = REDUCE[op.kind]
+        if op.kind in INT_EXTREMES and not out.dtype.startswith("float"):
+            init = INT_EXTREMES[op.kind]
+            expr = "(a > b ? a : b)" if op.kind == "max" else "(a < b ? a : b)"
+        TA, final, element = TO, "acc", "(TA)x[base + off]"
+        fold, merge = f"{{ const TA a = acc; acc = {expr}; }}", f"[](TA a, TA b) {{ return ({expr}); }}"
+    params = [f"const {TI}* __restrict__ x", f"{TO}* __restrict__ out", f"{TA}* __restrict__ part",
+              "long long n_out", "long long n_red", "long long parts"]
     params += [f"long long kd{d}, long long ks{d}" for d in range(len(kept))]
     params += [f"long long rd{d}, long long rs{d}" for d in range(len(red))]
     base = unravel("o", [f"kd{d}" for d in range(len(kept))], lambda j, d: f"ks{d}", ["base"])
     at = unravel("r", [f"rd{d}" for d in range(len(red))], lambda j, d: f"rs{d}", ["off"])
-    if op.kind in ("argmax", "argmin"):
-        acc = [f"Arg<{TI}> acc = {{({TI})0, -1}};",
-               "for (long long r = threadIdx.x; r < n_red; r += blockDim.x) {", *at,
-               f"    acc = arg_combine<{TI}, {'true' if op.kind == 'argmax' else 'false'}>(acc, Arg<{TI}>{{x[base + off], r}});",
-               "}",
-               f"acc = block_reduce(acc, arg_combine<{TI}, {'true' if op.kind == 'argmax' else 'false'}>);",
-               f"if (threadIdx.x == 0) out[o] = ({TO})acc.i;"]
-    else:
-        init, combine = REDUCE[op.kind]
-        if op.kind in INT_EXTREMES and not out.dtype.startswith("float"):
-            init = INT_EXTREMES[op.kind]
-            combine = "(a > b ? a : b)" if op.kind == "max" else "(a < b ? a : b)"
-        acc = [f"typedef {TO} TA;", f"TA acc = {init};",
-               "for (long long r = threadIdx.x; r < n_red; r += blockDim.x) {", *at,
-               "    const TA a = acc, b = (TA)x[base + off];", f"    acc = {combine};", "}",
-               f"acc = block_reduce(acc, [](TA a, TA b) {{ return ({combine}); }});",
-               "if (threadIdx.x == 0) out[o] = acc;"]
-    body = ["for (long long o = blockIdx.x; o < n_out; o += gridDim.x) {", *base, *acc, "}"]
+    head = [f"typedef {TO} TA;"] if TA == TO else []
+    body = [*head, "const long long chunk = (n_red + parts - 1) / parts;",
+            "for (long long w = blockIdx.x; w < n_out * parts; w += gridDim.x) {",
+            "const long long o = w / parts, r0 = (w % parts) * chunk, r1 = r0 + chunk < n_red ? r0 + chunk : n_red;",
+            *base, f"{TA} acc = {init};",
+            "for (long long r = r0 + threadIdx.x; r < r1; r += blockDim.x) {", *at,
+            f"    const {TA} b = {element};", f"    {fold}", "}",
+            f"acc = block_reduce(acc, {merge});",
+            f"if (threadIdx.x == 0) {{ if (parts == 1) out[o] = {final}; else part[w] = acc; }}", "}"]
+    combine_parts = [*head, "for (long long o = blockIdx.x; o < n_out; o += gridDim.x) {",
+                     f"{TA} acc = {init};",
+                     "for (long long p = threadIdx.x; p < parts; p += blockDim.x) {",
+                     f"    const {TA} b = part[o * parts + p];", f"    {fold}", "}",
+                     f"acc = block_reduce(acc, {merge});", f"if (threadIdx.x == 0) out[o] = {final};", "}"]
     c.emit(f'extern "C" __global__ void {c.name}({", ".join(params)}) {{\n'
-           + "\n".join("    " + ln for ln in body) + "\n}")
+           + "\n".join("    " + ln for ln in body) + "\n}\n"
+           + f'extern "C" __global__ void {c.name}_parts(const {TA}* __restrict__ part, {TO}* __restrict__ out, '
+           "long long n_out, long long parts) {\n" + "\n".join("    " + ln for ln in combine_parts) + "\n}")
     return launch.Reduction(c.name, c.k, kept, red, out.dtype, op.keepdims)
 
 

@@ -119,3 +119,17 @@ def test_data_placement_on_the_device():
         f(cp.arange(4, dtype=cp.float64))
     g = sn.function([x], x + 1, backend=CudaBackend(outputs="numpy"))
     assert isinstance(g(np.zeros(2, np.float32)), np.ndarray)
+
+
+def test_few_outputs_over_many_elements_are_split_between_blocks():
+    """A full reduction of 1e8 elements runs in TARGET_BLOCKS blocks (then one block combines
+    their results), not in one: the split the driver picks, on any machine."""
+    from symnb.kernels.cuda.launch import Reduction
+    assert Reduction.parts(1, 10 ** 8) == Reduction.TARGET_BLOCKS
+    assert Reduction.parts(4, 10 ** 8) == Reduction.TARGET_BLOCKS // 4
+    assert Reduction.parts(1, 3000) == 1                      # one block's work
+    assert Reduction.parts(1000, 10 ** 6) == 1                # enough outputs for every SM
+    assert Reduction.parts(2, 10 ** 5) == 10 ** 5 // Reduction.PART_ELEMENTS
+    a = st.fvector("a")
+    src = sn.codegen([a], a.sum(), backend="cuda")
+    assert "k0_sum_parts(" in src and "part[w] = acc" in src

@@ -22,19 +22,33 @@ extern "C" __global__ void k0_fused(long long n, int flat, long long d0, long lo
 }
 
 // 1: sum{axis=[1]}
-extern "C" __global__ void k1_sum(const float* __restrict__ x, float* __restrict__ out, long long n_out, long long n_red, long long kd0, long long ks0, long long rd0, long long rs0) {
-    for (long long o = blockIdx.x; o < n_out; o += gridDim.x) {
+extern "C" __global__ void k1_sum(const float* __restrict__ x, float* __restrict__ out, float* __restrict__ part, long long n_out, long long n_red, long long parts, long long kd0, long long ks0, long long rd0, long long rs0) {
+    typedef float TA;
+    const long long chunk = (n_red + parts - 1) / parts;
+    for (long long w = blockIdx.x; w < n_out * parts; w += gridDim.x) {
+    const long long o = w / parts, r0 = (w % parts) * chunk, r1 = r0 + chunk < n_red ? r0 + chunk : n_red;
     long long r_ = o;
     long long base = 0;
     { const long long c_ = r_ % kd0; r_ /= kd0; base += c_ * ks0; }
-    typedef float TA;
-    TA acc = (TA)0;
-    for (long long r = threadIdx.x; r < n_red; r += blockDim.x) {
+    float acc = (TA)0;
+    for (long long r = r0 + threadIdx.x; r < r1; r += blockDim.x) {
     long long r_ = r;
     long long off = 0;
     { const long long c_ = r_ % rd0; r_ /= rd0; off += c_ * rs0; }
-        const TA a = acc, b = (TA)x[base + off];
-        acc = a + b;
+        const float b = (TA)x[base + off];
+        { const TA a = acc; acc = a + b; }
+    }
+    acc = block_reduce(acc, [](TA a, TA b) { return (a + b); });
+    if (threadIdx.x == 0) { if (parts == 1) out[o] = acc; else part[w] = acc; }
+    }
+}
+extern "C" __global__ void k1_sum_parts(const float* __restrict__ part, float* __restrict__ out, long long n_out, long long parts) {
+    typedef float TA;
+    for (long long o = blockIdx.x; o < n_out; o += gridDim.x) {
+    float acc = (TA)0;
+    for (long long p = threadIdx.x; p < parts; p += blockDim.x) {
+        const float b = part[o * parts + p];
+        { const TA a = acc; acc = a + b; }
     }
     acc = block_reduce(acc, [](TA a, TA b) { return (a + b); });
     if (threadIdx.x == 0) out[o] = acc;
