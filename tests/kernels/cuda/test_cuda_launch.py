@@ -16,6 +16,7 @@ from symnb.core.graph import SharedVariable
 from symnb.function import Function
 from symnb.kernels.cpp.scalar import CTYPE
 from symnb.kernels.cuda import program
+from symnb.kernels.cuda.backend import CudaBackend
 
 from .test_cuda_codegen import GRAPHS
 
@@ -115,3 +116,24 @@ def test_launches_with_views_broadcasts_draws_and_products(monkeypatch):
     values = [np.arange(15.0).reshape(3, 5), np.arange(3.0), np.ones((3, 3))]
     sigs, launched = launch_plan(monkeypatch, [X, bias, C], outs, values, updates=[(w, w * 2)])
     assert launched == set(sigs) and len(sigs) >= 6
+
+
+def test_copied_tests_compare_numpy_outputs_within_the_gpu_float32_bound(monkeypatch):
+    """On a GPU, the op tests' functions must hand back NumPy arrays: np.asarray on a cupy
+    array raises, so every comparison with the reference would fail."""
+    from . import checks
+    built = []
+    monkeypatch.setattr(checks, "GPU_OK", True)
+    monkeypatch.setattr(sn, "function", lambda *a, backend=None, **kw: built.append(backend))
+    x = st.fvector("x")
+    checks.OnCuda.function([x], x + 1, backend="cuda")
+    checks.OnCuda.function([x], x + 1, backend="numpy")
+    assert isinstance(built[0], CudaBackend) and built[0].outputs == "numpy" and built[1] == "numpy"
+    ops = checks.copy_tests("test_cpp_ops.py", "ops_bound_check")
+    same = ops["test_unary_float_ops"].__globals__["assert_same"]
+    want = np.float32([1.0, 2.0])
+    same(want * np.float32(1 + 5e-6), want, 1e-6)              # within 1e-5: accepted
+    with pytest.raises(AssertionError):
+        same(want * np.float32(1 + 5e-5), want, 1e-6)
+    with pytest.raises(AssertionError):
+        same(np.nextafter(want, 3), want, 0.0)                  # exact stays exact
