@@ -3,14 +3,14 @@
 # each step under its own time limit, its output in OUT/<step>.log, so one failure never stops
 # the rest; OUT/summary.txt has one line per step, OUT/gpu_bench.md the benchmark's Markdown.
 #
-#   bash benchmarks/gpu_session.sh [OUT [STEP...]]     (from anywhere; OUT defaults to $OUT,
-#                                                        else build/gpu-session)
-# Steps, in order: tools env smoke codegen ops bench graphs samplers functions.
-# symnb is imported from this checkout (PYTHONPATH); numpy, scipy, cupy, torch and jax are the
-# machine's. pytest, pytest-xdist and hypothesis are installed from build/gpu-wheels, made by
-# `make gpu-wheels` on a machine with network (carry that folder along); without it, the
-# machine's own test tools are used if it has them.
-# Without a GPU it says so and still does what needs none (every CUDA module compiled to PTX).
+#   bash benchmarks/gpu_session.sh [OUT [STEP...]]     (OUT defaults to $OUT, else build/gpu-session)
+#
+# Steps, in this order by default: tools env smoke codegen ops bench graphs samplers functions.
+# symnb is imported from this checkout (PYTHONPATH); NumPy, SciPy, cupy, PyTorch and JAX are the
+# machine's. pytest, pytest-xdist and hypothesis are installed from build/gpu-wheels (made by
+# `make gpu-wheels` on a machine with network; copy it along with the checkout), else the
+# machine's own are used if it has them. Without a GPU it says so and still does what needs
+# none: every CUDA module the tests generate is compiled to PTX.
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-${OUT:-$REPO/build/gpu-session}}
@@ -18,14 +18,16 @@ OUT=${1:-${OUT:-$REPO/build/gpu-session}}
 STEPS=${*:-tools env smoke codegen ops bench graphs samplers functions}
 PY=${PYTHON:-python3}
 WHEELS=${GPU_WHEELS:-$REPO/build/gpu-wheels}
-# The test tools and the compile cache live outside OUT (nothing there needs to come back).
-WORK=${TMPDIR:-/tmp}/symnb-gpu-session
+WORK=${TMPDIR:-/tmp}/symnb-gpu-session  # test tools and compile cache: nothing there comes back
 TOTAL=${GPU_SESSION_SECONDS:-470}       # the whole session; each step also has its own limit
 mkdir -p "$OUT" "$WORK" && OUT=$(cd "$OUT" && pwd)
 cd "$REPO" || exit 1
 export PYTHONPATH=$REPO PYTHONUNBUFFERED=1 SYMNB_CACHE_DIR=$WORK/cache
-export XLA_PYTHON_CLIENT_PREALLOCATE=false     # JAX would hold 75% of the GPU's memory
 [ -d "$WORK/site" ] && PYTHONPATH=$REPO:$WORK/site     # installed by an earlier call
+export XLA_PYTHON_CLIENT_PREALLOCATE=false     # JAX would hold 75% of the GPU's memory
+# Only our pytest plugins: a preinstalled one built for another pytest must not break the run.
+export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+[ -d /usr/local/cuda/bin ] && PATH=$PATH:/usr/local/cuda/bin   # ptxas checks the PTX
 SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
 START=$SECONDS
@@ -47,20 +49,22 @@ step() {
   note "$(printf '%-9s %-18s %4ss  %s' "$name" "$verdict" $(( SECONDS - t0 )) "$(tail -n 1 "$OUT/$name.log" | cut -c1-150)")"
 }
 
-# pytest over the arguments, in parallel when pytest-xdist is there (NVRTC compiles on the CPUs).
+# pytest with our plugins: xdist runs in parallel (NVRTC compiles on the CPUs) unless NO_XDIST
+# is set; WRAPPER, Python code that ends in pytest.main(sys.argv[1:]), sets things up first.
 run_pytest() {
-  local par=()
-  "$PY" -c "import xdist" 2>/dev/null && par=(-n "$WORKERS")
-  "$PY" -m pytest -p no:cacheprovider -v --tb=short --durations=10 "${par[@]}" "$@"
+  local opts=(-p no:cacheprovider -v --tb=short --durations=10)
+  "$PY" -c "import _hypothesis_pytestplugin" 2>/dev/null && opts+=(-p _hypothesis_pytestplugin)
+  [ -z "${NO_XDIST:-}" ] && "$PY" -c "import xdist" 2>/dev/null && opts+=(-p xdist.plugin -n "$WORKERS")
+  if [ -n "${WRAPPER:-}" ]; then "$PY" -c "$WRAPPER" "${opts[@]}" "$@"; else "$PY" -m pytest "${opts[@]}" "$@"; fi
 }
 
 install_tools() {
   if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-    echo "no wheels in $WHEELS (make gpu-wheels, then carry build/gpu-wheels); the machine's own:"
+    echo "no wheels in $WHEELS (make gpu-wheels, and copy build/gpu-wheels along); the machine's own:"
   elif "$PY" -m pip --version >/dev/null 2>&1; then
     "$PY" -m pip install --disable-pip-version-check --no-index --find-links "$WHEELS" \
       --target "$WORK/site" --upgrade pytest pytest-xdist hypothesis || return 1
-  else    # no pip: the wheels are pure Python, so unpacking them is installing them
+  else    # no pip: a wheel without scripts or data is installed by unpacking it
     "$PY" -c "import glob, sys, zipfile
 for w in glob.glob(sys.argv[1] + '/*.whl'): zipfile.ZipFile(w).extractall(sys.argv[2])" "$WHEELS" "$WORK/site" || return 1
   fi
@@ -130,19 +134,30 @@ print("smoke: softmax(dot), sum, argmax, float64 elementwise, uniform and binomi
 EOF
 }
 
-samplers() {   # the RBM samplers' tests with every sampler function compiled for the GPU
-  "$PY" - "$@" <<'EOF'
-import sys
-import pytest
+# The random graphs: one hypothesis test (xdist cannot split it); a failing example is reported
+# as found, not shrunk (each shrinking step compiles a module again: minutes).
+graphs() {
+  NO_XDIST=1 WRAPPER="import sys, pytest
+from hypothesis import Phase, settings
+settings.register_profile('gpu', phases=[Phase.explicit, Phase.reuse, Phase.generate], print_blob=True)
+settings.load_profile('gpu')
+sys.exit(pytest.main(sys.argv[1:]))" run_pytest "$@"
+}
+
+# The RBM samplers' tests with every sampler function compiled for the GPU (NumPy outputs, as
+# the host backends give).
+samplers() {
+  NO_XDIST=1 WRAPPER="import sys, pytest
 import symnb.sampling.rbm as rbm
-from symnb.kernels.cuda.backend import CudaBackend
-rbm.BACKEND = CudaBackend(outputs="numpy")
-sys.exit(pytest.main(sys.argv[1:]))
-EOF
+from symnb.kernels.cuda.backend import CudaBackend, device_status
+if not device_status()[0]:
+    raise SystemExit('samplers: no GPU: ' + device_status()[1])
+rbm.BACKEND = CudaBackend(outputs='numpy')
+sys.exit(pytest.main(sys.argv[1:]))" run_pytest "$@"
 }
 
 export REPO OUT PY WHEELS WORK WORKERS NPROC
-export -f run_pytest install_tools environment smoke samplers
+export -f run_pytest install_tools environment smoke graphs samplers
 note "symnb GPU session: $(date -u '+%Y-%m-%d %H:%M UTC'), steps: $STEPS, logs in $OUT"
 "$PY" -c "from symnb.kernels.cuda.backend import device_status as d; ok, why = d(); print('GPU: yes' if ok else f'NO GPU: {why}; only the PTX checks mean anything')" 2>&1 | tee -a "$SUMMARY"
 for s in $STEPS; do
@@ -151,12 +166,11 @@ for s in $STEPS; do
               [ -d "$WORK/site" ] && export PYTHONPATH=$REPO:$WORK/site ;;
     env)      step env 60 environment ;;
     smoke)    step smoke 60 smoke ;;
-    codegen)  step codegen 90 run_pytest tests/kernels/cuda/test_cuda_codegen.py ;;
+    codegen)  step codegen 90 run_pytest tests/kernels/cuda/test_cuda_codegen.py tests/kernels/cuda/test_cuda_launch.py ;;
     ops)      step ops 150 run_pytest tests/kernels/cuda/test_cuda_ops.py ;;
-    bench)    step bench 180 sh -c "\"$PY\" -m benchmarks.gpu > \"$OUT/gpu_bench.md\""
-              cat "$OUT/gpu_bench.md" 2>/dev/null ;;
-    graphs)   step graphs 120 run_pytest tests/kernels/cuda/test_cuda_random_graphs.py ;;
-    samplers) step samplers 90 samplers -p no:cacheprovider -v --tb=short tests/sampling/test_samplers.py tests/sampling/test_rbm.py ;;
+    bench)    step bench 180 sh -c "\"$PY\" -m benchmarks.gpu > \"$OUT/gpu_bench.md\"" ;;
+    graphs)   step graphs 120 graphs tests/kernels/cuda/test_cuda_random_graphs.py ;;
+    samplers) step samplers 90 samplers tests/sampling/test_samplers.py tests/sampling/test_rbm.py ;;
     # Every other test collected for backend "cuda" (the `backend` fixture, files naming cuda).
     functions) mapfile -t files < <(grep -rlE --include='test_*.py' 'def test_\w*\([^)]*\bbackend\b|"cuda"' tests \
                  | grep -vE '^tests/(kernels|browser|notebooks)/')
@@ -166,3 +180,5 @@ for s in $STEPS; do
   esac
 done
 note "done in $(( SECONDS - START ))s"
+[ -s "$OUT/gpu_bench.md" ] && { echo; cat "$OUT/gpu_bench.md"; }
+exit 0
