@@ -150,8 +150,9 @@ def mlp_impls(X, y, init, backend="cuda", torch=None, jax=None) -> dict:
     cost = models.mlp_cost(m, Xs, ys, *params)
     step = m.function([Xs, ys], cost, [(p, p - LR * g) for p, g in zip(params, m.grad(cost, params))])
     Xd, yd = xp.asarray(X), xp.asarray(y)
-    impls = {f"symnb {backend}": (Impl(lambda: step(Xd, yd), lambda: [p.get_value() for p in params]), sync),
-             "NumPy (CPU)": (numpy_mlp(X, y, init), lambda: None)}
+    sym = Impl(lambda: step(Xd, yd), lambda: [p.get_value() for p in params])
+    sym.function = step     # the row's notes name its nodes that ran on the host
+    impls = {f"symnb {backend}": (sym, sync), "NumPy (CPU)": (numpy_mlp(X, y, init), lambda: None)}
     if torch is not None:
         tp = [torch.tensor(v, device=dev, requires_grad=True) for v in init]
         tX, ty = torch.tensor(X, device=dev), torch.tensor(y, device=dev)
@@ -195,8 +196,9 @@ def gibbs_impls(W, vb, hb, v0, steps, backend="cuda", torch=None, jax=None) -> d
         for _ in range(steps):
             h = (nrng.random((chains, n_hid), dtype=np.float32) < scipy.special.expit(x[0] @ W + hb)).astype(np.float32)
             x[0] = (nrng.random((chains, n_vis), dtype=np.float32) < scipy.special.expit(h @ W.T + vb)).astype(np.float32)
-    impls = {f"symnb {backend}": (Impl(symnb_run, lambda: [v.get_value()]), sync),
-             "NumPy (CPU)": (Impl(numpy_run, lambda: [x[0]]), lambda: None)}
+    sym = Impl(symnb_run, lambda: [v.get_value()])
+    sym.function = gibbs
+    impls = {f"symnb {backend}": (sym, sync), "NumPy (CPU)": (Impl(numpy_run, lambda: [x[0]]), lambda: None)}
     if torch is not None:
         tW, tvb, thb = (torch.tensor(a, device=dev) for a in (W, vb, hb))
         tx = [torch.tensor(v0, device=dev)]
@@ -244,10 +246,19 @@ def measure(impl, sync, least) -> float | str:
         return failure(e)
 
 
+def host_nodes(impl) -> str:
+    """The ops of symnb's function (impl.function) that ran through NumPy on host copies."""
+    import symnb as sn
+    if not hasattr(impl, "function"):
+        return ""
+    return "ops run on the host: " + (", ".join(sorted({n.op.name for n in sn.nodes(impl.function).in_python})) or "none")
+
+
 def timed_row(label, impls, least=5, notes="") -> tuple:
     """(label, symnb's time, {peer: time}, notes): symnb is the first implementation."""
     (_, (impl, sync)), *others = impls.items()
-    return label, measure(impl, sync, least), {k: measure(i, s, least) for k, (i, s) in others}, notes
+    times = measure(impl, sync, least), {k: measure(i, s, least) for k, (i, s) in others}
+    return label, *times, "; ".join(n for n in (notes, host_nodes(impl)) if n)
 
 
 def rows_mlp(backend, torch, jax, batch=500):

@@ -67,3 +67,11 @@ def test_a_failing_column_is_reported_and_the_row_kept():
 def test_without_gpu_the_script_says_so_and_exits_2(capsys):
     assert gpu.main([]) == 2
     assert "no GPU here" in capsys.readouterr().err
+
+
+def test_the_row_names_the_ops_run_on_the_host():
+    X, y, init = gpu.mlp_problem(batch=4, sizes=(6, 5, 3))
+    impls = gpu.mlp_impls(X, y, init, backend="numpy")
+    label, t, peer_times, notes = gpu.timed_row("mlp", impls, least=1, notes="checked")
+    assert isinstance(t, float) and set(peer_times) == {"NumPy (CPU)"}
+    assert notes.startswith("checked; ops run on the host: ")
