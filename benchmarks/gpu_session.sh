@@ -144,20 +144,35 @@ settings.load_profile('gpu')
 sys.exit(pytest.main(sys.argv[1:]))" run_pytest "$@"
 }
 
-# The RBM samplers' tests with every sampler function compiled for the GPU (NumPy outputs, as
-# the host backends give).
-samplers() {
-  NO_XDIST=1 WRAPPER="import sys, pytest
-import symnb.sampling.rbm as rbm
+# Python that makes backend "cuda" hand back NumPy arrays: the tests below compare results with
+# NumPy's, and np.asarray refuses a cupy array (the codegen step checks outputs on the device).
+NUMPY_OUTPUTS="import sys, pytest
+from symnb.kernels.base import register
 from symnb.kernels.cuda.backend import CudaBackend, device_status
+register(CudaBackend(outputs='numpy'))"
+
+# The RBM samplers' tests with every sampler function compiled for the GPU.
+samplers() {
+  NO_XDIST=1 WRAPPER="$NUMPY_OUTPUTS
+import symnb.sampling.rbm as rbm
 if not device_status()[0]:
     raise SystemExit('samplers: no GPU: ' + device_status()[1])
-rbm.BACKEND = CudaBackend(outputs='numpy')
+rbm.BACKEND = 'cuda'
 sys.exit(pytest.main(sys.argv[1:]))" run_pytest "$@"
 }
 
-export REPO OUT PY WHEELS WORK WORKERS NPROC
-export -f run_pytest install_tools environment smoke graphs samplers
+# Every other test collected for backend "cuda" (the `backend` fixture, files naming cuda).
+functions() {
+  local files
+  mapfile -t files < <(grep -rlE --include='test_*.py' 'def test_\w*\([^)]*\bbackend\b|"cuda"' tests \
+    | grep -vE '^tests/(kernels|browser|notebooks)/')
+  [ ${#files[@]} -gt 0 ] || { echo "no test files found"; return 1; }
+  NO_XDIST=1 WRAPPER="$NUMPY_OUTPUTS
+sys.exit(pytest.main(sys.argv[1:]))" run_pytest --continue-on-collection-errors -k cuda "${files[@]}"
+}
+
+export REPO OUT PY WHEELS WORK WORKERS NPROC NUMPY_OUTPUTS
+export -f run_pytest install_tools environment smoke graphs samplers functions
 note "symnb GPU session: $(date -u '+%Y-%m-%d %H:%M UTC'), steps: $STEPS, logs in $OUT"
 "$PY" -c "from symnb.kernels.cuda.backend import device_status as d; ok, why = d(); print('GPU: yes' if ok else f'NO GPU: {why}; only the PTX checks mean anything')" 2>&1 | tee -a "$SUMMARY"
 for s in $STEPS; do
@@ -171,11 +186,7 @@ for s in $STEPS; do
     bench)    step bench 180 sh -c "\"$PY\" -m benchmarks.gpu > \"$OUT/gpu_bench.md\"" ;;
     graphs)   step graphs 120 graphs tests/kernels/cuda/test_cuda_random_graphs.py ;;
     samplers) step samplers 90 samplers tests/sampling/test_samplers.py tests/sampling/test_rbm.py ;;
-    # Every other test collected for backend "cuda" (the `backend` fixture, files naming cuda).
-    functions) mapfile -t files < <(grep -rlE --include='test_*.py' 'def test_\w*\([^)]*\bbackend\b|"cuda"' tests \
-                 | grep -vE '^tests/(kernels|browser|notebooks)/')
-               if [ ${#files[@]} -eq 0 ]; then note "functions: no test files found"
-               else step functions 90 run_pytest --continue-on-collection-errors -k cuda "${files[@]}"; fi ;;
+    functions) step functions 90 functions ;;
     *) note "unknown step $s (steps: tools env smoke codegen ops bench graphs samplers functions)" ;;
   esac
 done
