@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: env system test lab bench bench-gpu clean
+.PHONY: env system test lab bench bench-gpu gpu-wheels gpu-session clean
 
 # System packages, installed with apt-get when running as root and missing: g++ (the C++
 # backend), python3-venv (the virtual environment), chromium (the browser test drives it),
@@ -65,6 +65,23 @@ bench: $(BENCH_STAMP)
 bench-gpu: $(BENCH_STAMP)
 	$(PY) -m pip install --quiet -e '.[cuda]'
 	$(PY) -m benchmarks.gpu $(BENCH_ARGS)
+
+# A GPU session in one call (benchmarks/gpu_session.sh): the CUDA tests, the RBM samplers on
+# the GPU and benchmarks.gpu, logs under OUT. The GPU machines have no network, so their test
+# tools come as wheels for their Python (GPU_PYTHON; the dev extra's versions): make gpu-wheels
+# here, then carry build/gpu-wheels to the GPU machine with the checkout.
+GPU_WHEELS := build/gpu-wheels
+GPU_PYTHON ?= 3.12
+GPU_TOOLS = $$($(PY) -c "import re, tomllib; dev = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dev']; print(*(d for d in dev if re.split('[<>=!~ ]', d)[0] in ('pytest', 'pytest-xdist', 'hypothesis')))")
+
+gpu-wheels: $(STAMP)
+	rm -rf $(GPU_WHEELS)
+	$(PY) -m pip download --quiet --disable-pip-version-check --only-binary=:all: --python-version $(GPU_PYTHON) \
+		--platform manylinux2014_x86_64 --dest $(GPU_WHEELS) $(GPU_TOOLS)
+	@ls $(GPU_WHEELS); du -sh $(GPU_WHEELS)
+
+gpu-session:
+	bash benchmarks/gpu_session.sh $(OUT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,16 +1,22 @@
 """Helpers of the CUDA tests: compile generated modules to PTX (NVRTC, no GPU needed; ptxas
 when installed), and run the C++ backend's op and graph tests on "cuda": every graph they
-build is generated and compiled to PTX, then run on the GPU, or skipped saying why."""
+build is generated and compiled to PTX, then run on the GPU, or skipped saying why.
+On the GPU their functions hand back NumPy arrays (the tests compare with NumPy's, and cupy
+refuses implicit conversion) and float32 results are held to FLOAT32_RTOL."""
 import importlib.util
 import inspect
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import symnb as sn
-from symnb.kernels.cuda.backend import device_status
+from symnb.kernels.cuda.backend import CudaBackend, device_status
 
 GPU_OK, GPU_WHY = device_status()
+# The bound for float32 on a GPU: CUDA's float32 functions are within a few ulp of the exact
+# value, as NumPy's are, but not the same few.
+FLOAT32_RTOL = 1e-5
 
 
 def nvrtc_or_skip():
@@ -46,6 +52,7 @@ class OnCuda:
                                  rewrite=kw.get("rewrite", True), on_unused_input=kw.get("on_unused_input", "raise")))
             if not GPU_OK:
                 pytest.skip(f"no CUDA device here ({GPU_WHY}); the graph's CUDA module compiled to PTX")
+            backend = CudaBackend(outputs="numpy")
         return sn.function(inputs, outputs, *args, backend=backend, **kw)
 
 
@@ -57,6 +64,18 @@ def copy_tests(filename: str, name: str) -> dict:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     mod.BACKEND, mod.sn = "cuda", OnCuda()
+    if hasattr(mod, "assert_same"):
+        mod.assert_same = float32_bound(mod.assert_same)
     keys = ("compare(", "raises_alike(", "BACKEND")
     return {k: v for k, v in vars(mod).items() if k.startswith("test_") and callable(v)
             and any(key in inspect.getsource(v) for key in keys)}
+
+
+def float32_bound(assert_same):
+    """assert_same(got, want, rtol, what) with float32 tolerances of at least FLOAT32_RTOL
+    (exact comparisons stay exact)."""
+    def check(got, want, rtol=0.0, what=""):
+        if rtol and np.asarray(want).dtype == np.float32:
+            rtol = max(rtol, FLOAT32_RTOL)
+        return assert_same(got, want, rtol, what)
+    return check
