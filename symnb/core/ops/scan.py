@@ -150,13 +150,17 @@ class Scan(Op):
 
     def perform(self, n_steps, *rest):
         _, seqs, inits, nonseqs = self.split_inputs((n_steps,) + rest)
-        n = int(n_steps)
+        return self.loop(int(n_steps), seqs, inits, nonseqs, self.run_body, np)
+
+    def loop(self, n, seqs, inits, nonseqs, body, xp):
+        """The loop itself: `body` (inner input values -> inner output values) once per step,
+        on arrays of the module `xp` (NumPy here; cupy for the CUDA backend, whose body is a
+        launch plan on the device)."""
         self.check_lengths(n, seqs)
-        lags = self.lags
-        for k, (x, lag) in enumerate(zip(inits, lags)):
-            if np.shape(x)[0] != lag:
+        for k, (x, lag) in enumerate(zip(inits, self.lags)):
+            if x.shape[0] != lag:
                 raise ValueError(f"{self.name}: the initial state of {self.out_label(k)} needs {lag} rows "
-                                 f"(taps {list(self.taps[k])}), got shape {_shape_str(np.shape(x))}")
+                                 f"(taps {list(self.taps[k])}), got shape {_shape_str(x.shape)}")
         # Each state's history: its rows so far (all of them, or the last lag when kept).
         hist = [list(x) for x in inits]
         mapped = [[] for _ in range(self.n_mapped)]
@@ -164,9 +168,9 @@ class Scan(Op):
             values = [s[t] for s in seqs]
             for h, taps in zip(hist, self.taps):
                 values += [h[len(h) + tap] for tap in taps]
-            outs = self.run_body(values + list(nonseqs))
+            outs = body(values + list(nonseqs))
             for k, (h, x) in enumerate(zip(hist, inits)):
-                row = np.asarray(outs[k], dtype=x.dtype)
+                row = xp.asarray(outs[k], dtype=x.dtype)
                 self.check_row(k, t, row, x.shape[1:], "its initial state")
                 h.append(row)
                 if self.kept(k):
@@ -178,11 +182,11 @@ class Scan(Op):
                 m.append(row)
             if self.until and bool(outs[-1]):
                 break
-        results = [np.stack(h) if h else np.zeros(x.shape, x.dtype) for h, x in zip(hist, inits)]
+        results = [xp.stack(h) if h else xp.zeros(x.shape, x.dtype) for h, x in zip(hist, inits)]
         for j, m in enumerate(mapped):
             o = self.inner_outputs[self.n_states + j]
-            empty = np.zeros((0,) + tuple(s or 0 for s in o.type.shape), o.dtype)
-            results.append(np.stack(m).astype(o.dtype, copy=False) if m else empty)
+            empty = xp.zeros((0,) + tuple(s or 0 for s in o.type.shape), o.dtype)
+            results.append(xp.stack(m).astype(o.dtype, copy=False) if m else empty)
         return tuple(results)
 
     def grad(self, inputs, outputs, gouts):

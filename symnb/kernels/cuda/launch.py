@@ -165,6 +165,30 @@ class Draw(Step):
         self.fn(blocks(n), (THREADS,), (state, new_state, out, np.int64(n), np.uint64((words + 3) // 4), *params))
 
 
+class ScanLoop(Step):
+    """A scan: Scan.loop (the reference's loop, with its checks and messages) on cupy arrays,
+    the body a Plan of the module's kernels run once per step; the states' rows stay on the
+    device. n_steps and an `until` condition are read back (one sync per step for `until`)."""
+
+    def __init__(self, k, fgraph, steps, nodes, wheres):
+        self.k, self.fgraph, self.inner_steps, self.inner_nodes, self.wheres = k, fgraph, steps, nodes, wheres
+
+    def bind(self, module, node, ins, outs):
+        import cupy as cp
+        from .program import Plan
+        super().bind(module, node, ins, outs)
+        self.body = Plan(cp, module, self.fgraph, self.inner_steps, self.inner_nodes, self.wheres)
+
+    def run(self, env, ctx):
+        op = self.node.op
+        n_steps, seqs, inits, nonseqs = op.split_inputs([env[i] for i in self.ins])
+        dev = ctx.device
+        results = op.loop(int(to_host(n_steps)), [dev(s) for s in seqs], [dev(x) for x in inits],
+                          [dev(x) for x in nonseqs], self.body, ctx.cp)
+        for o, r in zip(self.outs, results):
+            env[o] = r
+
+
 class Product(Step):
     """dot, gemm, gemv and batched matmul through cupy (cuBLAS)."""
 

@@ -41,16 +41,13 @@ class Context:
         return self.errs[k:k + 1]
 
 
-class CudaProgram(Program):
-    """One generated module and this function's driver state (buffers, device constants)."""
+class Plan:
+    """Launch steps bound to a module: the value slots of a graph's inputs, constants (uploaded
+    once) and node outputs, and the driver that runs the steps in order. A function's whole
+    graph is one; a scan's body is another, run once per step by its loop (launch.ScanLoop)."""
 
-    shareable = True
-
-    def __init__(self, fgraph):
-        import cupy as cp
-        rendered = CudaRenderer().render(fgraph)
-        self.source, self.fallback_nodes, self.wheres = rendered.source, rendered.fallbacks, rendered.wheres
-        self.module = load_module(rendered.source, f"sm_{cp.cuda.Device().compute_capability}")
+    def __init__(self, cp, module, fgraph, steps, nodes, wheres):
+        self.wheres = wheres
         slot = {id(v): k for k, v in enumerate(fgraph.inputs)}
         self.constants = []
 
@@ -61,23 +58,19 @@ class CudaProgram(Program):
                 self.constants.append((slot[id(v)], cp.asarray(v.data)))   # uploaded once
             return slot[id(v)]
 
-        for step, node in zip(rendered.steps, rendered.nodes):
+        for step, node in zip(steps, nodes):
             ins = [slot_of(i) for i in node.inputs]
             outs = []
             for o in node.outputs:
                 slot[id(o)] = len(slot)
                 outs.append(slot[id(o)])
-            step.bind(self.module, node, ins, outs)
-        self.steps = rendered.steps
+            step.bind(module, node, ins, outs)
+        self.steps = steps
         self.out_slots = [slot_of(o) for o in fgraph.outputs]
         self.const_slots = {k for k, _ in self.constants}
         self.n_inputs, self.size = len(fgraph.inputs), len(slot)
         self.checked = any(getattr(s, "checked", False) for s in self.steps)
-        self.ctx = Context(cp, len(self.steps))
-
-    def fresh(self, fgraph):
-        """A program of its own for a graph of the same structure (the module comes from the cache)."""
-        return CudaProgram(fgraph)
+        self.ctx = Context(cp, len(wheres))
 
     def __call__(self, args):
         env = [None] * self.size
@@ -86,11 +79,11 @@ class CudaProgram(Program):
             env[k] = data
         if self.checked:
             self.ctx.errs.fill(0)
-        for k, step in enumerate(self.steps):
+        for step in self.steps:
             try:
                 step.run(env, self.ctx)
             except (ValueError, IndexError, ZeroDivisionError, TypeError) as e:
-                raise type(e)(f"{e}\n  while computing {self.wheres[k]}") from e
+                raise type(e)(f"{e}\n  while computing {self.wheres[step.k]}") from e
         if self.checked:
             flags = self.ctx.errs.get()     # the one copy back: only functions that can fail
             for k in np.flatnonzero(flags):
@@ -98,3 +91,25 @@ class CudaProgram(Program):
                 raise err(f"{msg}\n  while computing {self.wheres[k]}")
         # Constants are the program's: the caller gets copies.
         return [env[k].copy() if k in self.const_slots else env[k] for k in self.out_slots]
+
+
+class CudaProgram(Program):
+    """One generated module and this function's driver state (its Plan: buffers, device
+    constants)."""
+
+    shareable = True
+
+    def __init__(self, fgraph):
+        import cupy as cp
+        rendered = CudaRenderer().render(fgraph)
+        self.source, self.fallback_nodes, self.wheres = rendered.source, rendered.fallbacks, rendered.wheres
+        self.module = load_module(rendered.source, f"sm_{cp.cuda.Device().compute_capability}")
+        self.plan = Plan(cp, self.module, fgraph, rendered.steps, rendered.nodes, rendered.wheres)
+        self.steps = self.plan.steps
+
+    def fresh(self, fgraph):
+        """A program of its own for a graph of the same structure (the module comes from the cache)."""
+        return CudaProgram(fgraph)
+
+    def __call__(self, args):
+        return self.plan(args)

@@ -5,14 +5,17 @@ runs in order.
 A small subclass of the C-family renderer: the same scalar-code table (scalar.py, with
 scalar.h compiled for the device), its own `code_for_op` entries: one `extern "C"
 __global__` kernel per fused elementwise node (grid-stride loop, broadcasting by strides),
-block reductions, softmax rows and Philox draws; products go to cuBLAS through cupy and
-every other node to the driver's glue (its reference implementation on device arrays).
+block reductions, softmax rows and Philox draws; a scan's body joins the module and its loop
+runs in the driver; products go to cuBLAS through cupy and every other node to the driver's
+glue (its reference implementation on device arrays).
 """
 from __future__ import annotations
 
 from ...core.ops import Elemwise, Fused, LogSoftmax, LogSoftmaxGrad, Reduce, Softmax
 from ...core.ops.blas import BatchedMatmul, Dot, Gemm, Gemv
+from ...core.ops.scan import Scan
 from ...core.random import RandomDraw
+from ..base import FunctionGraph
 from ..cpp.render_elemwise import inner_graph, loop_body
 from ..cpp.renderer import CFamilyRenderer, NodeView, Rendered, label
 from ..cpp.scalar import CTYPE, literal
@@ -227,6 +230,17 @@ def random_draw(c):
     return launch.Draw(c.name, c.k, op.dist, op.dtype)
 
 
+def scan(c):
+    """A scan: its body's kernels go into this module (the walk's shared numbering keeps their
+    names apart), its loop runs in the driver (launch.ScanLoop), one launch plan per step on
+    device arrays, as a Theano GPU scan calls its inner function."""
+    op = c.node.op
+    inner = Kernels(c.renderer, FunctionGraph(list(op.inner_inputs), list(op.inner_outputs)))
+    inner.out, inner.kernels = c.program.out, c.program.kernels
+    steps = c.renderer.walk(inner, inner.out, lambda k, node, step: step)
+    return launch.ScanLoop(c.k, inner.fgraph, steps, inner.nodes, inner.out.wheres)
+
+
 def product(c):
     """Matrix products through cupy (cuBLAS): no kernel of ours."""
     if c.node.outputs[0].dtype not in FLOATS:
@@ -239,7 +253,7 @@ class CudaRenderer(CFamilyRenderer):
 
     code_for_op = {Elemwise: elementwise, Fused: elementwise, Reduce: reduction, Softmax: rows,
                    LogSoftmax: rows, LogSoftmaxGrad: rows, RandomDraw: random_draw,
-                   Dot: product, Gemm: product, Gemv: product, BatchedMatmul: product}
+                   Dot: product, Gemm: product, Gemv: product, BatchedMatmul: product, Scan: scan}
     node_code = NodeKernel
     rendering = Kernels
 

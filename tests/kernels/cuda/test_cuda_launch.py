@@ -33,15 +33,15 @@ class OnDevice(np.ndarray):
         return np.array(self)
 
 
-def _dev(a):
-    return np.asarray(a).view(OnDevice)
+def _dev(a, dtype=None):
+    return np.asarray(a, dtype=dtype).view(OnDevice)
 
 
 FAKE_CUPY = SimpleNamespace(
     ndarray=OnDevice, asarray=_dev, zeros=lambda *a, **k: _dev(np.zeros(*a, **k)),
     empty=lambda *a, **k: _dev(np.zeros(*a, **k)), moveaxis=np.moveaxis,
     ascontiguousarray=lambda a: _dev(np.ascontiguousarray(a)), broadcast_to=np.broadcast_to,
-    dot=np.dot, matmul=np.matmul, cuda=SimpleNamespace(Device=lambda: SimpleNamespace(compute_capability="80")))
+    dot=np.dot, matmul=np.matmul, stack=lambda xs: _dev(np.stack(xs)), cuda=SimpleNamespace(Device=lambda: SimpleNamespace(compute_capability="80")))
 
 
 def signatures(source: str) -> dict:
@@ -143,3 +143,45 @@ def test_copied_tests_compare_numpy_outputs_within_the_gpu_float32_bound(monkeyp
         same(want * np.float32(1 + 5e-5), want, 1e-6)
     with pytest.raises(AssertionError):
         same(np.nextafter(want, 3), want, 0.0)                  # exact stays exact
+
+
+def test_a_scan_runs_its_body_kernels_once_per_step(monkeypatch):
+    """A scan's body joins the module and its loop runs in the driver: an Elman step with a
+    reduction and a random draw inside, its kernels launched at every step (a mapped output
+    and a state with two taps); the loop's rows stay "on the device"."""
+    x, W, h0 = st.fmatrix("x"), st.fmatrix("W"), st.fmatrix("h0")
+    rng = sn.RandomStream(seed=2)
+
+    def step(xt, h2, h1, W):
+        h = st.tanh(st.dot(xt, W) + h1 - 0.5 * h2) * rng.binomial(n=1, p=0.9, size=h1.shape, dtype="float32")
+        return h, (h * h).sum()
+
+    (hs, norms), _ = sn.scan(step, sequences=x, outputs_info=[dict(initial=h0, taps=[-2, -1]), None],
+                             non_sequences=W)
+    values = [np.ones((4, 3), np.float32), np.eye(3, dtype=np.float32), np.zeros((2, 3), np.float32)]
+    calls = []
+    from symnb.core.ops.scan import Scan
+    real_loop = Scan.loop
+    monkeypatch.setattr(Scan, "loop", lambda self, n, *a: calls.append(n) or real_loop(self, n, *a))
+    sigs, launched = launch_plan(monkeypatch, [x, W, h0], [hs, norms], values)
+    assert calls == [4] and launched == {k for k in sigs if not k.endswith("_parts")}
+    assert {"fused", "random_binomial", "sum"} <= {k.split("_", 1)[1] for k in launched}
+
+
+def test_bptt_launches_fit_their_kernels(monkeypatch):
+    """Backpropagation through time: the gradient is a second scan (backwards over the first's
+    states), its body's kernels in the same module; both loops run through the driver. (The
+    stand-in kernels compute nothing, so the backward loop's step count, which a kernel
+    computes, is 0 here: its body's launches are checked by the test above's kind of graph.)"""
+    from symnb.core.ops.scan import Scan
+    from tests.core.test_scan import elman
+    X, h0, W, U, b = st.dmatrix("X"), st.dvector("h0"), st.dmatrix("W"), st.dmatrix("U"), st.dvector("b")
+    hs = elman(X, h0, W, U, b)
+    rng = np.random.default_rng(0)
+    values = [rng.normal(size=(5, 3)), rng.normal(size=4), rng.normal(size=(3, 4)), rng.normal(size=(4, 4)),
+              rng.normal(size=4)]
+    loops = []
+    real_loop = Scan.loop
+    monkeypatch.setattr(Scan, "loop", lambda self, n, *a: loops.append((self.name, n)) or real_loop(self, n, *a))
+    sigs, launched = launch_plan(monkeypatch, [X, h0, W, U, b], [hs, *sn.grad((hs ** 2).sum(), [W, U, b])], values)
+    assert len(loops) == 2 and loops[0][1] == 5 and "k8_fused" in launched and len(sigs) >= 6
