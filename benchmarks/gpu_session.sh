@@ -182,7 +182,7 @@ for s in $STEPS; do
     env)      step env 60 environment ;;
     smoke)    step smoke 60 smoke ;;
     codegen)  step codegen 90 run_pytest tests/kernels/cuda/test_cuda_codegen.py tests/kernels/cuda/test_cuda_launch.py ;;
-    ops)      step ops 150 run_pytest tests/kernels/cuda/test_cuda_ops.py ;;
+    ops)      step ops 150 run_pytest tests/kernels/cuda/test_cuda_ops.py tests/kernels/cuda/test_cuda_scan.py ;;
     bench)    step bench 180 sh -c "\"$PY\" -m benchmarks.gpu > \"$OUT/gpu_bench.md\"" ;;
     graphs)   step graphs 120 graphs tests/kernels/cuda/test_cuda_random_graphs.py ;;
     samplers) step samplers 90 samplers tests/sampling/test_samplers.py tests/sampling/test_rbm.py ;;
