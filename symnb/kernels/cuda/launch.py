@@ -183,8 +183,10 @@ class ScanLoop(Step):
         op = self.node.op
         n_steps, seqs, inits, nonseqs = op.split_inputs([env[i] for i in self.ins])
         dev = ctx.device
+        # Sequences and states on the device (their rows feed kernels every step); the
+        # non-sequences as they are (host shape values stay on the host for the body's glue).
         results = op.loop(int(to_host(n_steps)), [dev(s) for s in seqs], [dev(x) for x in inits],
-                          [dev(x) for x in nonseqs], self.body, ctx.cp)
+                          list(nonseqs), self.body, ctx.cp)
         for o, r in zip(self.outs, results):
             env[o] = r
 
