@@ -119,8 +119,9 @@ class RewriteStepper:
         if not self.steps:
             return W.VBox([W.HTML("<p>The rewrite applied no rule: the graph was already in final form.</p>"),
                            summary])
+        # No readout: the slider counts from 0, the text beside it ("step k of n") from 1.
         slider = W.IntSlider(value=0, min=0, max=len(self.steps) - 1, description="step",
-                             continuous_update=False)
+                             continuous_update=False, readout=False)
         prev, nxt = W.Button(description="previous", icon="arrow-left"), W.Button(description="next", icon="arrow-right")
         prev.add_class("symnb-step-previous")
         nxt.add_class("symnb-step-next")
