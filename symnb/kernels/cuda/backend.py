@@ -86,6 +86,8 @@ class CudaBackend(Backend):
 
     def own(self, arr, taken):
         import cupy
+        if not isinstance(arr, cupy.ndarray):       # outputs="numpy": a host array
+            return super().own(arr, taken)
         if any(isinstance(t, cupy.ndarray) and cupy.may_share_memory(arr, t) for t in taken):
             return arr.copy()
         return arr

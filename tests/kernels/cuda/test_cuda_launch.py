@@ -185,3 +185,20 @@ def test_bptt_launches_fit_their_kernels(monkeypatch):
     monkeypatch.setattr(Scan, "loop", lambda self, n, *a: loops.append((self.name, n)) or real_loop(self, n, *a))
     sigs, launched = launch_plan(monkeypatch, [X, h0, W, U, b], [hs, *sn.grad((hs ** 2).sum(), [W, U, b])], values)
     assert len(loops) == 2 and loops[0][1] == 5 and "k8_fused" in launched and len(sigs) >= 6
+
+
+def test_numpy_outputs_are_owned_beside_device_inputs(monkeypatch):
+    """With outputs="numpy", a result reaches `own` as a host array while the inputs and shared
+    values it is checked against are on the device: cupy's may_share_memory refuses a NumPy
+    array, so the host check must answer for it."""
+    def may_share_memory(a, b):
+        if not (isinstance(a, OnDevice) and isinstance(b, OnDevice)):
+            raise TypeError("Argument 'a' has incorrect type")
+        return np.may_share_memory(a, b)
+
+    monkeypatch.setitem(sys.modules, "cupy", SimpleNamespace(**vars(FAKE_CUPY), may_share_memory=may_share_memory))
+    backend, on_device, host = CudaBackend(outputs="numpy"), _dev(np.ones(3)), np.ones(3)
+    assert backend.own(host, [on_device]) is host
+    assert backend.own(host, [host[:2]]) is not host                      # aliasing a host array: copied
+    device = CudaBackend()
+    assert device.own(on_device, [on_device[:1]]) is not on_device        # the device check still runs
