@@ -14,7 +14,7 @@ import re
 
 from ..core.graph import toposort
 from ..core.printing import latex
-from ..core.rewrite import RewriteResult, rewrite
+from ..core.rewrite import RewriteResult, _named, rewrite
 from .display import history_table, short, stats_table, TABLE_CSS
 from .engine import RenderError
 from .graph import Graph
@@ -75,7 +75,8 @@ class RewriteStepper:
         self.result = outputs if isinstance(outputs, RewriteResult) else rewrite(
             [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs), passes=passes)
         self.steps = self.result.history
-        self.rules = _rules_by_name(passes or DEFAULT_PASSES)
+        # Pass names ("canonicalize") stand for the default pass of that name, as in rewrite().
+        self.rules = _rules_by_name(DEFAULT_PASSES if passes is None else [_named(p, DEFAULT_PASSES) for p in passes])
         self._widget = None
         self._svgs: dict[int, str] = {}
 

@@ -50,3 +50,6 @@ def test_notebook_runs(path, monkeypatch):
     for cell in magic_cells:
         for mime, n in expected_outputs(cell.source).items():
             assert len(shown(cell.outputs, mime)) >= n, f"{path.name}: {cell.source.splitlines()[0]!r} shows no {mime}"
+    for cell in nb.cells:      # a cell that draws a figure shows it
+        if cell.cell_type == "code" and "plt.show()" in cell.source:
+            assert shown(cell.outputs, "image/png"), f"{path.name}: a figure cell shows no picture"

@@ -63,3 +63,10 @@ def test_a_graph_with_nothing_to_rewrite():
     pytest.importorskip("ipywidgets")
     stepper = viz.RewriteStepper(v)
     assert stepper.steps == [] and "applied no rule" in stepper.widget.children[0].value
+
+
+def test_passes_given_by_name_as_in_rewrite():
+    x = st.dvector("x")
+    stepper = viz.RewriteStepper(st.log(1 + st.exp(x)) * 1.0, passes=["canonicalize", "stabilize"])
+    assert {s.pass_name for s in stepper.steps} <= {"canonicalize", "stabilize"} and stepper.steps
+    assert all(s.rule in stepper.rules for s in stepper.steps)      # each step's rule and its algebra
