@@ -80,10 +80,17 @@ class RBM:
         self.data = None          # the training set of the last fit (samplers' init="data")
         self.history = []         # per epoch: (method, epoch, reconstruction error)
 
+    def _setter(name):
+        def put(self, value):
+            getattr(self, name).set_value(np.asarray(value, self.dtype))
+            self._rates_cache.clear()          # the samplers' rates were the old parameters'
+        return put
+
     # parameters as NumPy arrays
-    W = property(lambda self: self._W.get_value(), lambda self, v: self._W.set_value(np.asarray(v, self.dtype)))
-    b = property(lambda self: self._b.get_value(), lambda self, v: self._b.set_value(np.asarray(v, self.dtype)))
-    c = property(lambda self: self._c.get_value(), lambda self, v: self._c.set_value(np.asarray(v, self.dtype)))
+    W = property(lambda self: self._W.get_value(), _setter("_W"))
+    b = property(lambda self: self._b.get_value(), _setter("_b"))
+    c = property(lambda self: self._c.get_value(), _setter("_c"))
+    del _setter
 
     @property
     def params(self):

@@ -105,3 +105,18 @@ def test_bad_arguments(setup):
     with pytest.raises(ValueError, match="eps_f"):
         s.eps_f = -1
     assert rates(rbm, X)[1].shape == (N_VIS,)
+
+
+def test_rates_follow_new_parameters():
+    """The data rates a rates-FPCD sampler starts from are cached per data array, and a new
+    W, b or c makes them stale."""
+    X, _ = datasets.modes(n=100, n_visible=N_VIS, n_modes=3, flip=0.05, seed=2)
+    rbm = RBM(N_VIS, N_HID, seed=1, dtype="float64", weight_scale=1.0)
+    first = RatesFPCD(rbm, data=X, n_chains=2, seed=0).rates
+    for name in ("W", "b", "c"):
+        setattr(rbm, name, getattr(rbm, name) * 1.5 + 0.1)
+        now = RatesFPCD(rbm, data=X, n_chains=2, seed=0).rates
+        assert all(np.array_equal(a, b) for a, b in zip(now, rates(rbm, X))), name
+        if name != "b":      # the hidden rates read W and c, not b
+            assert not all(np.array_equal(a, b) for a, b in zip(now, first)), name
+        first = now
