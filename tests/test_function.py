@@ -242,3 +242,19 @@ def test_python_fallback_inside_a_compiled_function_is_visible(monkeypatch):
         sn.function([x], jac * 2, backend="cpp")          # once per op: no second warning
     assert sn.nodes(sn.function([x], st.exp(x), backend="cpp")).in_python == []
     np.testing.assert_allclose(f(np.ones(3)), sn.function([x], jac, backend="numpy")(np.ones(3)))
+
+
+def test_python_fallback_nodes_are_the_functions_own_through_the_memo():
+    """A graph the in-process memo shares (no map_range): the nodes listed as running in
+    Python are this function's, marked in its listing, for the first function and a second
+    one built from other variables of the same structure."""
+    import warnings
+    for name in ("z", "w"):
+        z = st.tensor(name, dtype="complex128", shape=(None,))      # no C++ loops for complex
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sn.PythonFallbackWarning)
+            f = sn.function([z], z * 2 + 1, backend="cpp")
+        listed = sn.nodes(f)
+        assert listed.in_python and all(any(n is m for m in f.fgraph.nodes) for n in listed.in_python)
+        assert "<- runs in Python" in repr(listed)
+        np.testing.assert_allclose(f(np.array([1 + 2j])), [3 + 4j])

@@ -110,13 +110,17 @@ class CppProgram(Program):
 
     def __init__(self, fgraph, rendered=None):
         if rendered is None:
-            rendered = CppRenderer().render(fgraph)
-            labels = rendered.labels
+            rendered = CppRenderer().render(fgraph), list(fgraph.nodes)
+            labels = rendered[0].labels
         else:
             labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
         self._rendered = rendered
+        rendered, rendered_nodes = rendered
         self.source = rendered.source
-        self.fallback_nodes = rendered.fallbacks
+        # The rendered graph's nodes that run in Python, as this graph's nodes (same places;
+        # a loop body's stay the rendered ones).
+        place = {id(n): k for k, n in enumerate(rendered_nodes)}
+        self.fallback_nodes = [fgraph.nodes[place[id(n)]] if id(n) in place else n for n in rendered.fallbacks]
         self.module = load(rendered.source)
         self.state = self.module.new_state(
             tuple(rendered.constants), tuple(_fallback(n) for n in rendered.fallbacks), tuple(rendered.wheres),
