@@ -1,6 +1,6 @@
 """C++ code for convolution and pooling (stage "backend renderer"): conv2d and its two
 gradients as im2col + GEMM (conv.h), pool_2d and its gradients as loops (pooling.h).
-`CODE` joins the renderer's op table; `headers` names what a module's body needs.
+`CODE` joins the renderer's op table; each builder asks for its header (NodeCode.include).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def conv(c):
     if not _dtype_ok(node):
         return None
     T = CTYPE[node.outputs[0].dtype]
+    c.include("conv.h")
     border = BORDERS.get(op.border, "BORDER_PADS") if isinstance(op.border, str) else "BORDER_PADS"
     ph, pw = op.border if isinstance(op.border, tuple) else (0, 0)
     shp = c.ins[2] if len(c.ins) == 3 else "nullptr"
@@ -45,6 +46,7 @@ def pool(c):
     if not _dtype_ok(node):
         return None
     T = CTYPE[node.outputs[0].dtype]
+    c.include("pooling.h")
     x = node.inputs[0]
     nd = x.ndim
     lines = [
@@ -66,12 +68,6 @@ def pool(c):
         c.buffer(0, nd, f"PyArray_DIMS({c.ins[0]})"),
         f"if (pool_backward<{T}>(g, data<{T}>(xc.a()), {pooled}, data<{T}>(gz.a()), data<{T}>({c.outs[0]})) < 0) "
         f"{c.fail()}"])
-
-
-def headers(body: str) -> tuple:
-    """The headers a module body needs beyond the renderer's own (only modules that use them
-    parse them)."""
-    return tuple(h for h, used in (("conv.h", "conv_run<" in body), ("pooling.h", "pool_setup(" in body)) if used)
 
 
 CODE = {Conv2d: conv, Conv2dGradInputs: conv, Conv2dGradFilters: conv,

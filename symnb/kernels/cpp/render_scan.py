@@ -24,7 +24,7 @@ def _inner(c):
     v[] index of each inner output), rendered with the outer program's shared tables."""
     op = c.node.op
     p = c.renderer.rendering(c.renderer, FunctionGraph(list(op.inner_inputs), list(op.inner_outputs)))
-    p.out, p.n_slots, p.entries = c.program.out, c.program.n_slots, c.program.entries
+    p.out, p.n_slots, p.entries, p.headers = c.program.out, c.program.n_slots, c.program.entries, c.program.headers
     blocks = c.renderer.render_nodes(p)
     outs = [int(p.name(o)[2:-1]) for o in op.inner_outputs]
     c.program.n_slots = p.n_slots

@@ -105,6 +105,11 @@ class NodeCode(NodeView):
         (SYMNB_PRODUCT_ENTRY(float), SYMNB_VMATH_ENTRY(exp), ...; ENTRY_WEIGHT)."""
         self.program.entries.add((macro, arg))
 
+    def include(self, header):
+        """Ask for a header beyond HEADERS (conv.h, pooling.h: only modules that use them
+        parse them)."""
+        self.program.headers.add(header)
+
 
 class Rendering:
     """One rendering: names, slots, constants and fallbacks of a graph's module."""
@@ -124,6 +129,7 @@ class Rendering:
         self.order = {id(n): k for k, n in enumerate(self.nodes)}
         self.destroyed_shared = set()   # (graph input, graph output that must be its update)
         self.entries = set()            # (macro, argument) entry points the nodes need (NodeCode.need)
+        self.headers = set()            # headers beyond HEADERS the nodes need (NodeCode.include)
 
     def define(self, v) -> str:
         """A new value slot v[i] for a node output."""
@@ -305,7 +311,6 @@ class CppRenderer(CFamilyRenderer):
         out = p.out
         out.labels = [label(v, k) for k, v in enumerate(fgraph.inputs)]
         body = self.render_nodes(p)
-        text = "\n".join(body)
         out_idx = [int(p.name(o)[2:-1]) for o in fgraph.outputs]
         destroyed = sorted(p.destroyed_shared)
         info = [
@@ -319,7 +324,7 @@ class CppRenderer(CFamilyRenderer):
             f"{len(out_idx)}, {p.n_slots}, {len(destroyed)}, in_types, in_ndim, in_shape, out_idx, destroy_idx, "
             "destroy_out};",
         ]
-        includes, nv = "\n".join(f'#include "{h}"' for h in HEADERS + render_conv.headers(text)), max(len(p.names), 1)
+        includes, nv = "\n".join(f'#include "{h}"' for h in HEADERS + tuple(sorted(p.headers))), max(len(p.names), 1)
         entries = sorted(p.entries)
         glue = GLUE + sum(ENTRY_WEIGHT[macro] for macro, _ in entries)
         cut = split_point([len(code) for code in body], glue) if self.split_units else None

@@ -166,6 +166,10 @@ def test_entry_points_are_asked_for_by_the_nodes_that_call_them():
     assert entries([m, n], [st.dot(m, m), st.dot(n, n).sum()]) == \
         ["SYMNB_PRODUCT_ENTRY(double)", "SYMNB_PRODUCT_ENTRY(float)"]
     assert entries([v, n], st.dot(n, v)) == []      # gemv: BLAS only
+    # Headers beyond the runtime's are asked for the same way.
+    img, k = st.tensor4("img"), st.tensor4("k")
+    assert '#include "conv.h"' in sn.codegen([img, k], st.nnet.conv2d(img, k), backend="cpp")
+    assert '#include "conv.h"' not in sn.codegen([v], v * 2, backend="cpp")
 
 
 def test_avx512_modules_build_on_any_machine(tmp_path):
