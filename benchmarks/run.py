@@ -2,7 +2,7 @@
 
 Entry point of the benchmark flow: workload rows (elementwise.py, training.py, rbm.py, scan.py)
 -> harness.py (check against NumPy, time) -> targets.py + report.py -> Markdown.
-Usage: python -m benchmarks.run [--quick] [--only A,B,C,D,E,F,overhead,compile] [--peers LIST]
+Usage: python -m benchmarks.run [--quick] [--only A,B,C,D,E,F,G,overhead,compile] [--peers LIST]
 """
 from __future__ import annotations
 

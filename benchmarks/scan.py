@@ -1,4 +1,4 @@
-"""Workload F: loops. A 1000-step Elman RNN (hidden 100, batch 32, float32) forward and
+"""Workload G: loops. A 1000-step Elman RNN (hidden 100, batch 32, float32) forward and
 forward+backward, and 1000 block-Gibbs steps of 100 chains on the 784-500 RBM as one loop.
 
 Sits beside the data flow: symnb runs each as one sn.scan compiled into one call; NumPy and

@@ -8,7 +8,7 @@ and one accumulator per non-sequence sums its gradient over the steps.
 """
 from __future__ import annotations
 
-from .graph import Variable, graph_inputs, replace, toposort
+from .graph import Variable, replace, toposort
 from .ops import elemwise as E
 from .ops.scan import Scan
 from .ops.shape import expand_dims, shape, stack
@@ -115,8 +115,7 @@ def scan_grad(op: Scan, inputs, outputs, gouts):
     for k, o in enumerate(op.inner_outputs[:op.n_states + op.n_mapped]):
         if o.owner is not None and id(o) not in stored:
             stored[id(o)] = (o, _fresh(o, "out"), outputs[k][op.lags[k]:] if k < op.n_states else outputs[k])
-    used = {id(v) for v in graph_inputs(exprs) if v.owner is None} | {
-        id(o) for n in toposort(exprs) for o in n.outputs}
+    used = {id(o) for n in toposort(exprs) for o in n.outputs}      # `stored` holds computed values only
     reads = [entry for key, entry in stored.items() if key in used]
     if reads:
         exprs = replace(exprs, {o: ph for o, ph, _ in reads})

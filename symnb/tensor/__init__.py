@@ -81,4 +81,3 @@ as_tensor = as_tensor_variable
 switch = where  # noqa: F811
 astype = cast
 sigmoid = globals()["sigmoid"]
-from ..core.ops.nnet import xlogy0  # noqa: E402,F401

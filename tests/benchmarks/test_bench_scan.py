@@ -1,4 +1,4 @@
-"""Smoke test of workload F (benchmarks/scan.py): every implementation of each loop row,
+"""Smoke test of workload G (benchmarks/scan.py): every implementation of each loop row,
 at a tiny size, agrees with NumPy (saturated RBM weights make the draws deterministic)."""
 from benchmarks import harness, peers, scan
 
