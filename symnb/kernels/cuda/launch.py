@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ...core.graph import Constant
 from ..base import to_host
 from ..numpy import run_node
 
@@ -135,10 +136,19 @@ class Draw(Step):
     def __init__(self, kernel, k, dist, dtype):
         self.kernel, self.k, self.dist, self.dtype = kernel, k, dist, dtype
 
+    def bind(self, module, node, ins, outs):
+        super().bind(module, node, ins, outs)
+        # Constant sizes and trial counts are read here once: their device copies would
+        # otherwise be read back, waiting for the GPU, at every call.
+        self.known = {j: np.asarray(v.data) for j, v in enumerate(node.inputs) if isinstance(v, Constant)}
+
+    def _host(self, env, j):
+        return self.known[j] if j in self.known else to_host(env[self.ins[j]])
+
     def run(self, env, ctx):
         cp = ctx.cp
         state = ctx.device(env[self.ins[0]])
-        shape = tuple(int(s) for s in to_host(env[self.ins[1]]))
+        shape = tuple(int(s) for s in self._host(env, 1))
         if any(s < 0 for s in shape):
             raise ValueError("negative dimensions are not allowed")
         n = math.prod(shape)
@@ -152,7 +162,7 @@ class Draw(Step):
                     raise ValueError("the parameters do not broadcast to the sample shape") from None
             params += [p, np.int64(p.size != 1)]
         if self.dist == "binomial":
-            trials = int(to_host(env[self.ins[2]]).reshape(-1)[0])
+            trials = int(np.asarray(self._host(env, 2)).reshape(-1)[0])
             if trials < 0:
                 raise ValueError(f"binomial: n must be non-negative, got {trials}")
             words = 2 * n * trials
@@ -215,8 +225,10 @@ class Product(Step):
 
 class Glue(Step):
     """A node without a kernel: its reference implementation on the device arrays (views,
-    shapes, joins work that way through NumPy's dispatch to cupy), else, once that fails, on
-    host copies from then on (the node then joins `fallbacks`, so it is visible)."""
+    shapes, joins work that way through NumPy's dispatch to cupy), else on host copies; once
+    host copies have worked where device arrays failed, on host copies from then on (the node
+    then joins `fallbacks`, so it is visible). A call whose arguments are wrong fails on both
+    and changes nothing."""
 
     def __init__(self, k, node, fallbacks):
         self.k, self.host, self.fallbacks = k, False, fallbacks
@@ -228,12 +240,11 @@ class Glue(Step):
                 results = self.node.op.perform(*vals)
                 self.node.op.validate(self.node, vals, results)
             except Exception:
+                results = run_node(self.node, [to_host(v) for v in vals])     # raises for bad arguments
                 self.host = True
                 self.fallbacks.append(self.node)
-            else:
-                for o, r in zip(self.outs, results):
-                    env[o] = r
-                return
-        for o, r in zip(self.outs, run_node(self.node, [to_host(v) for v in vals])):
+        else:
+            results = run_node(self.node, [to_host(v) for v in vals])
+        for o, r in zip(self.outs, results):
             env[o] = r
 

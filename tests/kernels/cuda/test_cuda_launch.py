@@ -202,3 +202,35 @@ def test_numpy_outputs_are_owned_beside_device_inputs(monkeypatch):
     assert backend.own(host, [host[:2]]) is not host                      # aliasing a host array: copied
     device = CudaBackend()
     assert device.own(on_device, [on_device[:1]]) is not on_device        # the device check still runs
+
+
+def test_glue_moves_to_the_host_only_when_host_copies_work(monkeypatch):
+    """A node without a kernel whose reference code refuses device arrays runs on host copies
+    from then on, and is listed as running in Python; a call with bad arguments, which fails
+    on the host too, raises and moves nothing."""
+    from symnb.kernels.cuda.launch import Glue
+
+    class Device(OnDevice):
+        __cuda_array_interface__ = {}          # what to_host looks for: copied back with .get()
+
+    x = st.dvector("x")
+    node = x[::-1].owner
+    real = type(node.op).perform
+
+    def picky(self, *args):
+        if any(isinstance(a, OnDevice) for a in args):
+            raise TypeError("device arrays refused")
+        if not len(args[0]):
+            raise ValueError("a bad argument")
+        return real(self, *args)
+
+    monkeypatch.setattr(type(node.op), "perform", picky)
+    fallbacks = []
+    glue = Glue(0, node, fallbacks)
+    glue.bind(None, node, [0], [1])
+    with pytest.raises(ValueError, match="bad argument"):
+        glue.run([np.zeros(0).view(Device), None], None)
+    assert not glue.host and fallbacks == []
+    env = [np.arange(3.0).view(Device), None]
+    glue.run(env, None)
+    assert glue.host and fallbacks == [node] and np.array_equal(env[1], [2.0, 1.0, 0.0])
