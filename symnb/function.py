@@ -20,7 +20,7 @@ from .core.rewrite import rewrite as rewrite_graph
 from .core.rewrite.inplace import mark_inplace
 from . import memo
 from .kernels import cache as _cache
-from .kernels.base import BACKENDS, FunctionGraph, Source, get_backend
+from .kernels.base import BACKENDS, Backend, FunctionGraph, Source, get_backend
 from .memo import clear_memo  # noqa: F401  (sn.function's memo; symnb.memo has the details)
 
 # None: C++ when this machine can compile, else the reference backend (with one warning).
@@ -186,7 +186,8 @@ class Function:
         # What a pickle keeps: the graph after givens, every update explicit (the streams'
         # own ones included, as givens left them), the options.
         self._spec = (list(self.inputs), (outputs[0] if outputs else None) if self.single else list(outputs),
-                      list(pairs), self.backend_name, rewrite, name, on_unused_input)
+                      list(pairs), self.backend if isinstance(backend, Backend) else self.backend_name, rewrite, name,
+                      on_unused_input)       # a Backend with options comes back with them
         started, answered = time.perf_counter(), _cache.answers.copy()
         built = compile_graph(self.backend_name, self.inputs + self.shared, len(self.inputs),
                               outputs + [v for _, v in pairs], [k for k, _ in pairs], rewrite, compile)

@@ -12,6 +12,7 @@ import pytest
 
 import symnb as sn
 import symnb.tensor as st
+from symnb.kernels.base import BACKENDS
 from tests.kernels.cpp import child_env
 
 
@@ -89,3 +90,20 @@ def test_reload_in_a_new_process_uses_the_compile_cache(tmp_path):
     assert sorted(os.listdir(filled)) == built
     value2, _, before2, after2 = eval(_child(_LOAD, saved, empty))
     assert value2 == value and before2 == [] and len(after2) >= 1   # an empty cache: compiled again
+
+
+class HalvingOutputs(type(BACKENDS["numpy"])):
+    """The reference backend with an option, as CudaBackend(outputs="numpy") has one."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def result(self, value):
+        return np.asarray(value) * self.factor
+
+
+def test_a_backend_with_options_comes_back_with_them():
+    x = st.dvector("x")
+    f = sn.function([x], x + 1, backend=HalvingOutputs(0.5))
+    g = pickle.loads(pickle.dumps(f))
+    assert g.backend.factor == 0.5 and np.array_equal(g(np.ones(2)), [1.0, 1.0])
