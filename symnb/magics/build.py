@@ -4,7 +4,6 @@ answered (Function.cache_answer) and the compiler command from the cache entry's
 from __future__ import annotations
 
 import importlib
-import shlex
 import time
 from dataclasses import dataclass, field
 
@@ -59,14 +58,9 @@ def _cpp_record(f: Function) -> tuple[str, str, float]:
     """(compiler command, entry directory, seconds its build took) of f's C++ module, from
     the record the cache keeps beside it."""
     from ..kernels.cpp import compiler
-    from ..kernels.cpp.renderer import SECOND_UNIT
-    key = compiler.module_key(f.source)
-    entry = cache.entry_path(key)
+    entry = cache.entry_path(compiler.module_key(f.source))
     meta = cache.read_meta(entry)
-    units, name = f.source.count(SECOND_UNIT) + 1, compiler.module_name(key)
-    cmds = ([compiler.build_command(name, meta["so"])] if units == 1
-            else compiler.unit_commands(name, meta["so"], units))
-    return "\n".join(shlex.join(c) for c in cmds), str(entry), float(meta.get("build_seconds", 0.0))
+    return compiler.command_text(f.source, meta["so"]), str(entry), float(meta.get("build_seconds", 0.0))
 
 
 def compile_function(inputs, outputs, backend: str, name: str, force: bool = False) -> Build:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import shlex
 
 from ..core.printing import pp
 
@@ -42,18 +41,10 @@ def style_sheet() -> str:
 
 def compiler_command(f) -> str:
     """The command(s) that build f's module, as its compiler driver runs them ('' if none)."""
-    command = getattr(f.program, "compile_command", None)
-    if isinstance(command, str):
-        return command
     if f.backend_name != "cpp" or not f.source:
         return ""
-    from ..kernels.cpp import compiler
-    from ..kernels.cpp.renderer import SECOND_UNIT
-    name = compiler.module_name(compiler.module_key(f.source))
-    units = f.source.count(SECOND_UNIT) + 1
-    cmds = ([compiler.build_command(name, f"{name}.so")] if units == 1
-            else compiler.unit_commands(name, f"{name}.so", units))
-    return "\n".join(shlex.join(c) for c in cmds)
+    from ..kernels.cpp.compiler import command_text
+    return command_text(f.source)
 
 
 def _node_order(f) -> list:

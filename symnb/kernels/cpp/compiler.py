@@ -236,6 +236,20 @@ def unit_commands(name: str, so_file: str, units: int, extra_flags: Sequence[str
     return compile_ + [link]
 
 
+def commands(name: str, so_file: str, units: int, extra_flags: Sequence[str] = ()) -> list[list[str]]:
+    """Every argv of a build, in order: one for a one-unit source, else one per unit, then the link."""
+    if units == 1:
+        return [build_command(name, so_file, extra_flags)]
+    return unit_commands(name, so_file, units, extra_flags)
+
+
+def command_text(source: str, so_file: str | None = None) -> str:
+    """The commands that build `source`'s module, one line each, as the shell would take them."""
+    name = module_name(module_key(source))
+    cmds = commands(name, so_file or f"{name}.so", source.count(SECOND_UNIT) + 1)
+    return "\n".join(shlex.join(c) for c in cmds)
+
+
 def _run_all(cmds: list[list[str]], workdir: Path) -> list[subprocess.CompletedProcess]:
     """Run the commands at once; their completed processes in order."""
     procs = [subprocess.Popen(c, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
@@ -251,11 +265,8 @@ def _build(workdir: Path, source: str, name: str, extra_flags: Sequence[str], ve
     # A new file name per build: a process that loaded an older build of this key would
     # otherwise get the old, still-mapped library back from dlopen for the same path.
     so = f"{name}-{secrets.token_hex(4)}.so"
-    if len(units) == 1:
-        steps = [[build_command(name, so, extra_flags)]]
-    else:   # the units at once (one core each), then the link
-        *compile_, link = unit_commands(name, so, len(units), extra_flags)
-        steps = [compile_, [link]]
+    *compile_, last = commands(name, so, len(units), extra_flags)
+    steps = [compile_, [last]] if compile_ else [[last]]     # the units at once (one core each), then the link
     t0 = time.perf_counter()
     output = ""
     for cmds in steps:
