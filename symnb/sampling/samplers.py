@@ -16,6 +16,15 @@ from . import rbm as _rbm
 from .rbm import binary_data
 
 
+def initial_chains(kind, n_chains, n_visible, seed, data=None):
+    """Chains' starting states, uint8 (n_chains, n_visible): 'noise' (a fair coin per unit) or
+    'data' (random rows of data)."""
+    rng = np.random.default_rng(seed)
+    if kind == "noise":
+        return (rng.random((n_chains, n_visible)) < 0.5).astype(np.uint8)
+    return np.asarray(data[rng.choice(len(data), n_chains, replace=len(data) < n_chains)], np.uint8)
+
+
 def rates(rbm, data, batch=2000):
     """The data statistics (R_W, R_b, R_c) under the RBM's (slow) parameters:
     R_W = mean of x P(h=1|x)', R_b = mean of x, R_c = mean of P(h=1|x)."""
@@ -46,7 +55,6 @@ class Sampler:
         if data is not None:
             self.data = binary_data(data, rbm.n_visible, f"{type(self).__name__}: data")
         self.v0 = self._initial(init)
-        self.init = init if isinstance(init, str) else "array"
         dt = rbm.dtype
         self._v = sn.shared(self.v0.astype(dt), name="chains")
         self._total = self._total_parameters() if self.fast else []
@@ -56,15 +64,12 @@ class Sampler:
 
     def _initial(self, init):
         M, n = self.n_chains, self.rbm.n_visible
-        rng = np.random.default_rng(self.seed)
         if isinstance(init, str):
-            if init == "noise":
-                return (rng.random((M, n)) < 0.5).astype(np.uint8)
-            if init == "data":
-                if self.data is None:
-                    raise ValueError("init='data' needs data= (or an RBM that was fit on data)")
-                return self.data[rng.choice(len(self.data), M, replace=len(self.data) < M)].astype(np.uint8)
-            raise ValueError(f"init: expected 'noise', 'data' or an array, got {init!r}")
+            if init not in ("noise", "data"):
+                raise ValueError(f"init: expected 'noise', 'data' or an array, got {init!r}")
+            if init == "data" and self.data is None:
+                raise ValueError("init='data' needs data= (or an RBM that was fit on data)")
+            return initial_chains(init, M, n, self.seed, self.data)
         v = np.asarray(init)
         if v.ndim == 1:
             v = np.broadcast_to(v, (M, v.shape[0]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from symnb.sampling import mixing
+from symnb.sampling.samplers import initial_chains
 
 NO_CLASS = 255      # ribbon cell before a chain has a class (drawn grey)
 _BITS = np.array([bin(i).count("1") for i in range(256)], np.uint8)
@@ -160,12 +161,9 @@ def initial_states(kind, data, labels, n_chains, seed, mode_class=1):
     """The chains' common starting states: 'noise' (fair coin per pixel), 'data' (random
     training images) or 'mode' (every chain at the same image of class mode_class, a
     single mode to escape from)."""
+    if kind in ("noise", "data"):
+        return initial_chains(kind, n_chains, data.shape[1], seed, data)
     rng = np.random.default_rng(seed)
-    n_visible = data.shape[1]
-    if kind == "noise":
-        return (rng.random((n_chains, n_visible)) < 0.5).astype(np.uint8)
-    if kind == "data":
-        return np.asarray(data[rng.choice(len(data), n_chains, replace=len(data) < n_chains)], np.uint8)
     if kind == "mode":
         members = np.flatnonzero(np.asarray(labels) == mode_class)
         if not len(members):
